@@ -1,0 +1,133 @@
+"""Output-size arithmetic and argument checking shared by every convolution routine.
+
+Letters used throughout the package::
+
+    x    (N, C, H, W)      a batch of N images with C channels
+    w    (K, C, KH, KW)    K filters
+    b    (K,)              one bias per filter
+    out  (N, K, OH, OW)    OH = (H + 2P - D*(KH-1) - 1) / S + 1   (D = 1: (H + 2P - KH) / S + 1)
+
+S is the stride, P the zero padding on every side, D the dilation.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "output_size",
+    "check_int",
+    "check_array",
+    "check_kernel",
+    "conv_output_shape",
+    "pad_spatial",
+]
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """Return ``value`` as a Python int, or raise ``TypeError``/``ValueError`` naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Number of window positions along one axis: ``(size + 2*padding - kernel) / stride + 1``.
+
+    With dilation D the kernel spans ``D*(kernel - 1) + 1`` pixels, so the formula becomes
+    ``(size + 2*padding - D*(kernel - 1) - 1) / stride + 1``.
+
+    Raises ``ValueError`` showing the arithmetic when the kernel does not fit in the padded
+    input or when the windows do not tile it exactly.
+
+    >>> output_size(4, 2, stride=1, padding=1)
+    5
+    >>> output_size(10, 3, stride=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: (10 - 3 + 2*0) / 2 + 1 = 4.5 is not an integer: ...
+    """
+    size = check_int("size", size, 1)
+    kernel = check_int("kernel", kernel, 1)
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    span = dilation * (kernel - 1) + 1  # pixels covered by one (dilated) window
+    ktext = str(kernel) if dilation == 1 else f"({dilation}*({kernel} - 1) + 1)"
+    room = size + 2 * padding - span
+    if room < 0:
+        raise ValueError(
+            f"{size} - {ktext} + 2*{padding} = {room} is negative: a window of {span} pixels "
+            f"does not fit in the padded input of {size + 2 * padding} pixels"
+        )
+    steps, rest = divmod(room, stride)
+    if rest:
+        value = room / stride + 1
+        lo, hi = size - rest, size + stride - rest
+        raise ValueError(
+            f"({size} - {ktext} + 2*{padding}) / {stride} + 1 = {value:g} is not an integer: "
+            f"the last {rest} pixel(s) would not be covered by any window "
+            f"(sizes {lo} or {hi} would fit, or change the padding or stride)"
+        )
+    return steps + 1
+
+
+def check_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
+    """Return ``a`` as an ndarray of numbers with ``ndim`` dimensions, or raise."""
+    if not isinstance(a, np.ndarray):
+        try:
+            a = np.asarray(a)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like, got {type(a).__name__}") from exc
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions {letters}, got {a.ndim} with shape {a.shape}"
+        )
+    if 0 in a.shape:
+        raise ValueError(f"{name} {letters} has an empty dimension: shape {a.shape}")
+    return a
+
+
+def check_kernel(kernel_h, kernel_w) -> tuple[int, int]:
+    """Validate a kernel height and width (positive ints)."""
+    return check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
+
+
+def conv_output_shape(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+    """Return ``(OH, OW)`` for an input of shape ``(N, C, H, W)``; raise on bad geometry.
+
+    The error message says which axis failed, e.g. ``height: (10 - 3 + 2*0) / 2 + 1 = 4.5 ...``.
+    """
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W), got {tuple(x_shape)}")
+    _, _, h, w = (check_int(n, v, 1) for n, v in zip("NCHW", x_shape))
+    kernel_h, kernel_w = check_kernel(kernel_h, kernel_w)
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    try:
+        oh = output_size(h, kernel_h, stride, padding, dilation)
+    except ValueError as exc:
+        raise ValueError(f"height (H={h}, KH={kernel_h}): {exc}") from None
+    try:
+        ow = output_size(w, kernel_w, stride, padding, dilation)
+    except ValueError as exc:
+        raise ValueError(f"width (W={w}, KW={kernel_w}): {exc}") from None
+    return oh, ow
+
+
+def pad_spatial(x: np.ndarray, padding: int) -> np.ndarray:
+    """Zero-pad the last two axes of ``x (N, C, H, W)`` to ``(N, C, H + 2P, W + 2P)``.
+
+    Returns ``x`` itself (no copy) when ``padding == 0``; never modifies ``x``.
+    """
+    if padding == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))

@@ -1,0 +1,56 @@
+"""Numerical gradients by central differences, and the relative error used to compare them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["numerical_gradient", "rel_error"]
+
+
+def numerical_gradient(f, x, dout=None, h=1e-5):
+    """Central-difference gradient of ``f`` at ``x`` (any shape).
+
+    If ``f(x)`` is a scalar, returns ``d f / d x``. If it is an array, ``dout`` (same shape as
+    ``f(x)``) is the upstream gradient and the result is ``d sum(f(x) * dout) / d x``, the
+    quantity a backward pass computes. Each entry costs two calls of ``f``::
+
+        grad[i] = (L(x + h e_i) - L(x - h e_i)) / (2h)
+
+    ``x`` itself is not modified (a float64 copy is perturbed). Returns an array shaped like ``x``.
+    """
+    x = np.array(x, dtype=np.float64)  # a copy: the caller's array is never touched
+    if dout is not None:
+        dout = np.asarray(dout, dtype=np.float64)
+
+    def loss(value):
+        y = np.asarray(f(value), dtype=np.float64)
+        if dout is None:
+            if y.size != 1:
+                raise ValueError(f"f returned shape {y.shape}: pass dout to reduce it")
+            return float(y.reshape(()))
+        if y.shape != dout.shape:
+            raise ValueError(f"f returned shape {y.shape} but dout has shape {dout.shape}")
+        return float(np.sum(y * dout))
+
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = loss(x.copy())
+        flat[i] = old - h
+        minus = loss(x.copy())
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def rel_error(a, b, eps=1e-8):
+    """Largest elementwise relative error ``|a - b| / max(|a| + |b|, eps)``, as a float.
+
+    Around 1e-7 or less means the two gradients agree in float64; 1e-2 means a bug.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), eps)))

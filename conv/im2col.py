@@ -1,0 +1,199 @@
+"""``im2col`` and ``col2im``: unrolling windows into columns and folding them back.
+
+Two implementations that always agree:
+
+* the *teaching* one (:func:`im2col_teaching`, :func:`col2im_teaching`) builds three index
+  arrays with :func:`im2col_indices` and reads every window in one fancy-indexing step; its
+  ``col2im`` accumulates with ``np.add.at``. This is the code the book walks through.
+* the *fast* one (:func:`im2col_fast`, :func:`col2im_fast`) reads the windows through a strided
+  view (``sliding_window_view``) and makes one copy; its ``col2im`` adds one slice per kernel
+  offset (KH*KW vectorised additions instead of one scattered add per element).
+
+:func:`im2col` and :func:`col2im` are the fast ones.
+
+Shapes (S stride, P padding, D dilation)::
+
+    x     (N, C, H, W)
+    cols  (C*KH*KW, OH*OW*N)   OH = (H + 2P - D*(KH-1) - 1) / S + 1
+
+Column order (the seed post's): column ``(oh*OW + ow)*N + n`` holds the window at output
+position ``(oh, ow)`` of image ``n`` -- the image index runs fastest. Row order: channel, then
+kernel row, then kernel column, which matches ``w.reshape(K, -1)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .geometry import check_array, check_int, conv_output_shape, pad_spatial
+
+__all__ = [
+    "Im2colIndices",
+    "im2col_indices",
+    "im2col_teaching",
+    "col2im_teaching",
+    "im2col_fast",
+    "col2im_fast",
+    "im2col",
+    "col2im",
+    "overlap_counts",
+]
+
+
+class Im2colIndices(NamedTuple):
+    """Index arrays into the padded input ``x_padded[:, channel, row, col]``.
+
+    channel : (C*KH*KW, 1)      the channel each row of ``cols`` reads
+    row     (C*KH*KW, OH*OW)    padded-image row = kernel row offset + window start row
+    col     (C*KH*KW, OH*OW)    padded-image column = kernel col offset + window start col
+    """
+
+    channel: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+
+def im2col_indices(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> Im2colIndices:
+    """Build the teaching index arrays ``(channel, row, col)`` for an input of shape ``x_shape``.
+
+    Row ``r`` of ``cols`` corresponds to channel ``c``, kernel row ``i`` and kernel column ``j``
+    with ``r = (c*KH + i)*KW + j``; entry ``p = oh*OW + ow`` of that row is the window at output
+    position ``(oh, ow)``. Then::
+
+        row[r, p] = D*i + S*oh        (kernel row offset + window start row)
+        col[r, p] = D*j + S*ow        (kernel col offset + window start col)
+        channel[r, 0] = c
+
+    All three are integer arrays that broadcast to ``(C*KH*KW, OH*OW)``.
+    """
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    c = int(x_shape[1])
+    # Offsets inside one window, one entry per row of cols (channel-major, then i, then j).
+    kernel_row = np.tile(np.repeat(np.arange(kernel_h) * dilation, kernel_w), c)  # (C*KH*KW,)
+    kernel_col = np.tile(np.tile(np.arange(kernel_w) * dilation, kernel_h), c)  # (C*KH*KW,)
+    # Top-left corner of every window, one entry per output position (row-major over OH, OW).
+    start_row = stride * np.repeat(np.arange(oh), ow)  # (OH*OW,)
+    start_col = stride * np.tile(np.arange(ow), oh)  # (OH*OW,)
+    row = kernel_row[:, None] + start_row[None, :]  # (C*KH*KW, OH*OW)
+    col = kernel_col[:, None] + start_col[None, :]  # (C*KH*KW, OH*OW)
+    channel = np.repeat(np.arange(c), kernel_h * kernel_w)[:, None]  # (C*KH*KW, 1)
+    return Im2colIndices(channel, row, col)
+
+
+def _check_x(x):
+    return check_array("x", x, 4, "(N, C, H, W)")
+
+
+def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation):
+    cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W), got {tuple(x_shape)}")
+    n, c, h, w = (check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    expected = (c * kernel_h * kernel_w, oh * ow * n)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but x_shape {tuple(x_shape)} with a "
+            f"{kernel_h}x{kernel_w} kernel, stride {stride}, padding {padding} needs "
+            f"(C*KH*KW, OH*OW*N) = ({c}*{kernel_h}*{kernel_w}, {oh}*{ow}*{n}) = {expected}"
+        )
+    return cols, (n, c, h, w), (oh, ow)
+
+
+def im2col_teaching(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """Unroll every window of ``x (N, C, H, W)`` into a column of ``cols (C*KH*KW, OH*OW*N)``.
+
+    Teaching version: one fancy-indexing read ``x_padded[:, channel, row, col]`` with the
+    arrays from :func:`im2col_indices`, giving ``(N, C*KH*KW, OH*OW)``, then a transpose so
+    that the image index runs fastest along the columns.
+    """
+    x = _check_x(x)
+    channel, row, col = im2col_indices(x.shape, kernel_h, kernel_w, stride, padding, dilation)
+    x_padded = pad_spatial(x, padding)
+    patches = x_padded[:, channel, row, col]  # (N, C*KH*KW, OH*OW)
+    return patches.transpose(1, 2, 0).reshape(row.shape[0], -1)  # (C*KH*KW, OH*OW*N)
+
+
+def col2im_teaching(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+    """Fold ``cols (C*KH*KW, OH*OW*N)`` back into an image ``(N, C, H, W)``, *adding* overlaps.
+
+    A pixel covered by several windows receives the sum of all their entries: this is the
+    adjoint of :func:`im2col_teaching`, which is exactly what the backward pass needs.
+    Uses ``np.add.at``, which accumulates repeated indices (plain ``+=`` would not).
+    """
+    cols, (n, c, h, w), _ = _check_cols(
+        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
+    )
+    channel, row, col = im2col_indices(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    x_padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
+    patches = cols.reshape(row.shape[0], -1, n).transpose(2, 0, 1)  # (N, C*KH*KW, OH*OW)
+    np.add.at(x_padded, (slice(None), channel, row, col), patches)
+    return x_padded[:, :, padding : padding + h, padding : padding + w]
+
+
+def _windows(x_padded, kernel_h, kernel_w, stride, dilation, oh, ow):
+    """Strided view ``(N, C, OH, OW, KH, KW)`` of every window of ``x_padded`` (no copy)."""
+    span_h, span_w = dilation * (kernel_h - 1) + 1, dilation * (kernel_w - 1) + 1
+    v = sliding_window_view(x_padded, (span_h, span_w), axis=(2, 3))
+    return v[:, :, : stride * (oh - 1) + 1 : stride, : stride * (ow - 1) + 1 : stride, ::dilation, ::dilation]
+
+
+def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """Same result as :func:`im2col_teaching`, read through a strided view with one copy.
+
+    ``sliding_window_view`` exposes the windows as a ``(N, C, OH, OW, KH, KW)`` view of the
+    padded input without copying; a transpose to ``(C, KH, KW, OH, OW, N)`` and a reshape to
+    ``(C*KH*KW, OH*OW*N)`` make the only copy.
+    """
+    x = _check_x(x)
+    kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
+    oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation)
+    n, c = x.shape[:2]
+    win = _windows(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation, oh, ow)
+    return win.transpose(1, 4, 5, 2, 3, 0).reshape(c * kernel_h * kernel_w, oh * ow * n)
+
+
+def _fold(patches, out_padded, kernel_h, kernel_w, stride, dilation, oh, ow):
+    """Add ``patches (N, C, KH, KW, OH, OW)`` into ``out_padded (N, C, Hp, Wp)`` in place."""
+    for i in range(kernel_h):
+        r0 = i * dilation
+        for j in range(kernel_w):
+            c0 = j * dilation
+            out_padded[:, :, r0 : r0 + stride * oh : stride, c0 : c0 + stride * ow : stride] += (
+                patches[:, :, i, j]
+            )
+    return out_padded
+
+
+def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+    """Same result as :func:`col2im_teaching`: one strided slice-add per kernel offset.
+
+    For each kernel offset ``(i, j)`` the entries of ``cols`` that belong to it form an
+    ``(N, C, OH, OW)`` block, which lands on the pixels ``D*i + S*oh, D*j + S*ow``: a strided
+    slice of the padded image, so ``+=`` on that slice accumulates every overlap correctly.
+    """
+    cols, (n, c, h, w), (oh, ow) = _check_cols(
+        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
+    )
+    patches = cols.reshape(c, kernel_h, kernel_w, oh, ow, n).transpose(5, 0, 1, 2, 3, 4)
+    out = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
+    _fold(patches, out, kernel_h, kernel_w, stride, dilation, oh, ow)
+    return out[:, :, padding : padding + h, padding : padding + w]
+
+
+im2col = im2col_fast
+col2im = col2im_fast
+
+
+def overlap_counts(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """How many windows cover each pixel: ``col2im(im2col(ones))``, shape ``(H, W)``.
+
+    Works for any N and C (the map is the same for every image and channel).
+    """
+    n, c, h, w = x_shape
+    ones = np.ones((1, 1, h, w))
+    cols = im2col_fast(ones, kernel_h, kernel_w, stride, padding, dilation)
+    return col2im_fast(cols, (1, 1, h, w), kernel_h, kernel_w, stride, padding, dilation)[0, 0]
