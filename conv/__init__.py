@@ -52,3 +52,15 @@ __all__ = [
     "overlap_counts",
     "rel_error",
 ]
+
+# Modules for the book (matplotlib, ipywidgets, scikit-learn) load on first use, so that the
+# numerical core imports nothing heavy: ``conv.widgets.padding_stride_explorer()`` just works.
+_LAZY = {"plotting", "animation", "widgets", "style", "bench", "nn", "optim", "train"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,6 +23,7 @@ __all__ = [
     "check_kernel",
     "conv_output_shape",
     "pad_spatial",
+    "output_size_formula",
 ]
 
 
@@ -131,3 +132,20 @@ def pad_spatial(x: np.ndarray, padding: int) -> np.ndarray:
     if padding == 0:
         return x
     return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+
+
+def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) -> str:
+    """The output-size formula with the numbers filled in, or the reason it fails.
+
+    >>> output_size_formula(4, 2, 1, 1)
+    '(H - KH + 2P)/S + 1 = (4 - 2 + 2*1)/1 + 1 = 5'
+    """
+    h, k = letters
+    head = f"({h} - {k} + 2P)/S + 1 = ({size} - {kernel} + 2*{padding})/{stride} + 1"
+    try:
+        return f"{head} = {output_size(size, kernel, stride, padding)}"
+    except ValueError as exc:
+        room = size - kernel + 2 * padding
+        if room < 0:
+            return f"{head}: {exc}"
+        return f"{head} = {room / stride + 1:g}, not an integer"

@@ -153,7 +153,9 @@ def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.nd
     oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation)
     n, c = x.shape[:2]
     win = _windows(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation, oh, ow)
-    return win.transpose(1, 4, 5, 2, 3, 0).reshape(c * kernel_h * kernel_w, oh * ow * n)
+    # An explicit copy: a bare reshape can return a read-only view of x (1x1 kernel, N=1).
+    cols = win.transpose(1, 4, 5, 2, 3, 0).copy()  # (C, KH, KW, OH, OW, N), C-contiguous
+    return cols.reshape(c * kernel_h * kernel_w, oh * ow * n)
 
 
 def _fold(patches, out_padded, kernel_h, kernel_w, stride, dilation, oh, ow):

@@ -46,7 +46,8 @@ class Conv2D:
     Parameters: ``w (K, C, KH, KW)`` drawn from a normal distribution with He's standard
     deviation ``sqrt(2 / (C*KH*KW))`` (the fan-in of one output unit), and ``b (K,)`` zeros.
     ``kernel_size`` is an int or ``(KH, KW)``. ``rng`` is a Generator or an int seed
-    (None means seed 0, so two layers built alike are equal).
+    (None means seed 0, so two layers built alike are equal). ``dtype`` is a floating-point
+    type (float64 by default); parameters, outputs and gradients all use it.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None,
@@ -57,6 +58,9 @@ class Conv2D:
         self.stride = check_int("stride", stride, 1)
         self.padding = check_int("padding", padding, 0)
         self.kernel_size = (kh, kw)
+        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype}")
         std = he_std(c * kh * kw)
         w = make_rng(rng).standard_normal((k, c, kh, kw)) * std
         self.params = {"w": w.astype(dtype), "b": np.zeros(k, dtype=dtype)}

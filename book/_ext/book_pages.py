@@ -1,0 +1,37 @@
+"""Local Sphinx extension: tidy the scripts each page loads.
+
+* Jupyter Book 1.x registers some inline scripts twice (sphinx-thebe's ``const THEBE_JS_URL``
+  and sphinx-togglebutton's selector), and the second ``const`` declaration is a console error
+  ("Identifier 'THEBE_JS_URL' has already been declared"). Keep the first copy of each.
+* Pages whose notebook built an ipywidget carry the widget state as a large JSON script; the
+  book hides widget outputs (a static page cannot run them), so the state is dropped.
+"""
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _key(js):
+    attrs = getattr(js, "attributes", {}) or {}
+    return (getattr(js, "filename", js) or "", attrs.get("body"), attrs.get("type"))
+
+
+def tidy_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        attrs = getattr(js, "attributes", {}) or {}
+        if attrs.get("type") == WIDGET_STATE:
+            continue
+        key = _key(js)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(js)
+    scripts[:] = kept
+
+
+def setup(app):
+    app.connect("html-page-context", tidy_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,100 @@
+"""Kernel-free animations for the HTML book: matplotlib ``FuncAnimation`` -> offline JS HTML.
+
+Matplotlib's ``to_jshtml`` works in a static page with all its controls, but (1) it links
+font-awesome from a CDN for the button icons and (2) it names its elements with a random uuid.
+:func:`offline_jshtml` removes the CDN link, replaces the icons with plain Unicode symbols
+(each button keeps its ``title`` and ``aria-label``), and derives the element ids from a name,
+so the page makes no off-site request and re-executed notebooks produce identical HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+
+from .geometry import output_size
+from .plotting import plot_sliding_step
+
+__all__ = ["offline_jshtml", "AnimationHTML", "sliding_window_animation", "animate"]
+
+_ICONS = {
+    "fa fa-minus": "&#8722;",  # minus
+    "fa fa-fast-backward": "&#9198;",  # |<<
+    "fa fa-step-backward": "&#9664;&#10073;",  # <|
+    "fa fa-play fa-flip-horizontal": "&#9664;",  # <
+    "fa fa-pause": "&#10073;&#10073;",  # ||
+    "fa fa-play": "&#9654;",  # >
+    "fa fa-step-forward": "&#10073;&#9654;",  # |>
+    "fa fa-fast-forward": "&#9197;",  # >>|
+    "fa fa-plus": "+",
+}
+
+
+class AnimationHTML:
+    """HTML of an animation; displays itself in Jupyter and in the built book."""
+
+    def __init__(self, html: str, n_frames: int):
+        self.html = html
+        self.n_frames = n_frames
+
+    def _repr_html_(self):
+        return self.html
+
+    def __repr__(self):
+        return f"<animation: {self.n_frames} frames>"
+
+
+def offline_jshtml(anim: FuncAnimation, name: str, fps=None, default_mode="once") -> str:
+    """``anim.to_jshtml()`` made offline and deterministic (see the module docstring).
+
+    ``name`` (letters, digits, underscores) becomes the element id suffix; use a different
+    name for each animation on a page.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ValueError(f"name must be letters, digits or underscores, got {name!r}")
+    html = anim.to_jshtml(fps=fps, default_mode=default_mode)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    for cls, symbol in _ICONS.items():
+        html = html.replace(f'<i class="{cls}"></i>', f'<span aria-hidden="true">{symbol}</span>')
+    ids = set(re.findall(r"_anim_img([0-9a-f]{32})", html))
+    for uid in ids:
+        html = html.replace(uid, name)
+    if "https://" in html or "fa fa-" in html:
+        raise RuntimeError("animation HTML still references an external resource or icon font")
+    return html
+
+
+def animate(draw, n_frames, name, figsize=(9, 3.6), interval=800, dpi=72):
+    """Build an offline animation from ``draw(step, ax)`` called for ``step = 0..n_frames-1``.
+
+    Each frame clears the axes and calls ``draw``. Returns :class:`AnimationHTML`.
+    """
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+
+    def frame(step):
+        ax.clear()
+        draw(step, ax)
+        return []
+
+    anim = FuncAnimation(fig, frame, frames=n_frames, interval=interval, blit=False)
+    return AnimationHTML(offline_jshtml(anim, name), n_frames)
+
+
+def sliding_window_animation(image, kernel, stride=1, padding=0, name="sliding", interval=800):
+    """The window sliding over the padded ``image (H, W)`` and writing each output cell.
+
+    One frame per output position (row-major), drawn by :func:`conv.plotting.plot_sliding_step`.
+    """
+    image, kernel = np.asarray(image), np.asarray(kernel)
+    oh = output_size(image.shape[0], kernel.shape[0], stride, padding)
+    ow = output_size(image.shape[1], kernel.shape[1], stride, padding)
+    return animate(
+        lambda step, ax: plot_sliding_step(image, kernel, stride, padding, step, ax=ax),
+        oh * ow,
+        name,
+        interval=interval,
+    )

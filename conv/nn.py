@@ -1,0 +1,411 @@
+"""The other layers a small CNN needs, with the same interface as :class:`conv.layers.Conv2D`.
+
+Every layer has a ``params`` dict and a ``grads`` dict (same keys, same shapes; both empty for
+a layer without parameters), ``forward(x)``, which caches what the backward pass needs, and
+``backward(dout) -> dx``, which fills ``grads``. Shapes::
+
+    ReLU                 x (any shape)      -> out (same shape)
+    MaxPool2D(P, S)      x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H - P) / S + 1
+    Flatten              x (N, d1, d2, ...) -> out (N, d1*d2*...)
+    Dense(D, M)          x (N, D)           -> out (N, M)           w (D, M), b (M,)
+    SoftmaxCrossEntropy  logits (N, K), labels (N,) -> mean loss (a float); backward -> (N, K)
+
+:class:`Sequential` chains layers. It has the same interface again: its ``params``/``grads``
+are the layers' arrays under keys ``"<layer index>.<name>"`` (``"0.w"``, ``"4.b"``), so an
+optimiser from :mod:`conv.optim` updates one layer or a whole network the same way.
+
+Dtypes: the parameter-free layers keep the input's dtype (``dx`` takes the dtype of ``dout``);
+:class:`Dense`, like ``Conv2D``, computes in the dtype of its parameters (``dtype=``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .geometry import check_array, check_int, output_size
+from .layers import he_std, make_rng
+
+__all__ = ["Layer", "ReLU", "MaxPool2D", "Flatten", "Dense", "SoftmaxCrossEntropy", "Sequential"]
+
+
+def _as_numeric(name, a):
+    """``a`` as an ndarray of numbers (not bool), or ``TypeError`` naming it."""
+    if not isinstance(a, np.ndarray):
+        try:
+            a = np.asarray(a)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like, got {type(a).__name__}") from exc
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    return a
+
+
+def _check_dout(dout, expected_shape, layer):
+    """Check that ``dout`` has the shape the forward pass returned; return it as an array."""
+    dout = _as_numeric("dout", dout)
+    if dout.shape != tuple(expected_shape):
+        raise ValueError(
+            f"{layer}: dout must have the shape of the forward output {tuple(expected_shape)}, "
+            f"got {dout.shape}"
+        )
+    return dout
+
+
+class Layer:
+    """Base class: empty ``params``/``grads``, a ``training`` flag and ``train()``/``eval()``.
+
+    None of the layers here behaves differently in the two modes; the flag exists so that a
+    layer that does (dropout, batch normalisation) can be added without changing
+    :class:`Sequential` or the training loop.
+    """
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.training = True
+        self._cache = None
+
+    def train(self):
+        """Switch to training mode; returns ``self``."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode; returns ``self``."""
+        self.training = False
+        return self
+
+    def _cached(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}: call forward before backward")
+        return self._cache
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class ReLU(Layer):
+    """``out = max(x, 0)`` elementwise; ``x`` and ``out`` have any one shape.
+
+    The backward pass lets ``dout`` through where ``x > 0`` and gives 0 elsewhere, including at
+    the kink ``x == 0`` (any value in [0, 1] is a valid subgradient there; 0 is the usual choice).
+    """
+
+    def forward(self, x):
+        """Return ``out`` shaped and typed like ``x``; keeps the mask ``x > 0``."""
+        x = _as_numeric("x", x)
+        positive = x > 0
+        self._cache = positive
+        return np.maximum(x, 0)  # NaN stays NaN, so a diverging run is visible
+
+    def backward(self, dout):
+        """Given ``dout`` shaped like ``x``, return ``dx = dout * (x > 0)`` (dtype of ``dout``)."""
+        positive = self._cached()
+        dout = _check_dout(dout, positive.shape, "ReLU")
+        return np.where(positive, dout, np.zeros((), dtype=dout.dtype))
+
+
+class MaxPool2D(Layer):
+    """Max pooling over ``P x P`` windows with stride ``S``: ``x (N, C, H, W) -> (N, C, OH, OW)``.
+
+    ``out[n, c, oh, ow] = max_{i, j < P} x[n, c, S*oh + i, S*ow + j]``, with
+    ``OH = (H - P) / S + 1`` (no padding). ``stride=None`` means ``S = P``: windows that tile
+    the image. A geometry whose windows do not cover the input exactly raises ``ValueError``.
+
+    Two ways to see the windows, both views of ``x`` with shape ``(N, C, OH, OW, P, P)``:
+
+    * ``S == P`` (the windows tile the image): the *reshape trick*
+      ``x.reshape(N, C, OH, P, OW, P)`` splits each spatial axis into (window, offset);
+    * otherwise (overlapping or gapped windows): ``sliding_window_view`` read with step ``S``.
+
+    Backward: each window's ``dout`` goes to *one* input, the window's argmax. With ties it is
+    the first maximum in row-major order inside the window (smallest row offset, then smallest
+    column offset), which is what ``np.argmax`` returns. Where windows overlap, an input that is
+    the argmax of several windows receives the sum of their gradients.
+    """
+
+    def __init__(self, pool_size=2, stride=None):
+        super().__init__()
+        self.pool_size = check_int("pool_size", pool_size, 1)
+        self.stride = self.pool_size if stride is None else check_int("stride", stride, 1)
+
+    def __repr__(self):
+        return f"MaxPool2D(pool_size={self.pool_size}, stride={self.stride})"
+
+    def output_shape(self, input_shape):
+        """``(N, C, H, W) -> (N, C, OH, OW)``; ``ValueError`` showing the arithmetic if no fit."""
+        n, c, h, w = input_shape
+        p, s = self.pool_size, self.stride
+        sizes = []
+        for axis, size in (("height", h), ("width", w)):
+            try:
+                sizes.append(output_size(size, p, s, 0))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{self!r} does not fit input (N, C, H, W) = {tuple(input_shape)} along the "
+                    f"{axis}: {exc}"
+                ) from None
+        return (n, c, sizes[0], sizes[1])
+
+    def _window_view(self, x, oh, ow):
+        """View ``(N, C, OH, OW, P, P)`` of the pooling windows of ``x``; no copy."""
+        n, c = x.shape[:2]
+        p, s = self.pool_size, self.stride
+        if s == p:  # windows tile the image (output_size checked H = P*OH, W = P*OW)
+            return x.reshape(n, c, oh, p, ow, p).transpose(0, 1, 2, 4, 3, 5)
+        return sliding_window_view(x, (p, p), axis=(2, 3))[:, :, ::s, ::s]
+
+    def forward(self, x):
+        """Return ``out (N, C, OH, OW)`` (dtype of ``x``); keeps each window's argmax."""
+        x = check_array("x", x, 4, "(N, C, H, W)")
+        n, c, oh, ow = self.output_shape(x.shape)
+        p = self.pool_size
+        flat = self._window_view(x, oh, ow).reshape(n, c, oh, ow, p * p)  # the only copy
+        argmax = flat.argmax(axis=-1)  # (N, C, OH, OW): row-major offset i*P + j in the window
+        out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+        self._cache = (x.shape, argmax)
+        return out
+
+    def backward(self, dout):
+        """Given ``dout (N, C, OH, OW)``, return ``dx (N, C, H, W)`` (dtype of ``dout``)."""
+        x_shape, argmax = self._cached()
+        dout = _check_dout(dout, argmax.shape, repr(self))
+        n, c, h, w = x_shape
+        _, _, oh, ow = argmax.shape
+        p, s = self.pool_size, self.stride
+        # Per-window gradient: dout at the argmax offset, zeros at the other P*P - 1 offsets.
+        dflat = np.zeros((n, c, oh, ow, p * p), dtype=dout.dtype)
+        np.put_along_axis(dflat, argmax[..., None], dout[..., None], axis=-1)
+        dwin = dflat.reshape(n, c, oh, ow, p, p)
+        if s == p:  # undo the reshape trick: windows are disjoint, nothing to add up
+            return dwin.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        # Overlapping or gapped windows: add each kernel offset (i, j) back in, as col2im does.
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for i in range(p):
+            for j in range(p):
+                dx[:, :, i : i + s * (oh - 1) + 1 : s, j : j + s * (ow - 1) + 1 : s] += dwin[
+                    :, :, :, :, i, j
+                ]
+        return dx
+
+
+class Flatten(Layer):
+    """``x (N, d1, d2, ...) -> out (N, d1*d2*...)``, e.g. ``(N, C, H, W) -> (N, C*H*W)``.
+
+    The order is numpy's row-major order: channel, then row, then column. No copy is made when
+    ``x`` is contiguous.
+    """
+
+    def forward(self, x):
+        """Return ``out (N, D)`` with ``D`` the product of ``x.shape[1:]``."""
+        x = _as_numeric("x", x)
+        if x.ndim < 2:
+            raise ValueError(
+                f"Flatten needs x with a batch axis and at least one more, (N, ...), got "
+                f"{x.ndim} dimension(s) with shape {x.shape}"
+            )
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        """Given ``dout (N, D)``, return ``dx`` shaped like the forward input."""
+        x_shape = self._cached()
+        dout = _check_dout(dout, (x_shape[0], int(np.prod(x_shape[1:]))), "Flatten")
+        return dout.reshape(x_shape)
+
+
+class Dense(Layer):
+    """A fully connected layer: ``out = x @ w + b``, ``x (N, D) -> out (N, M)``.
+
+    Parameters: ``w (D, M)`` from a normal distribution with He's standard deviation
+    ``sqrt(2 / D)`` and ``b (M,)`` zeros. ``rng`` is a Generator or an int seed (None means
+    seed 0). As in ``Conv2D``, the input is cast to the parameters' ``dtype``.
+    """
+
+    def __init__(self, in_features, out_features, rng=None, dtype=np.float64):
+        super().__init__()
+        d = check_int("in_features", in_features, 1)
+        m = check_int("out_features", out_features, 1)
+        w = make_rng(rng).standard_normal((d, m)) * he_std(d)
+        self.params = {"w": w.astype(dtype), "b": np.zeros(m, dtype=dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+
+    @property
+    def w(self):
+        """Weights ``(D, M)``."""
+        return self.params["w"]
+
+    @property
+    def b(self):
+        """Biases ``(M,)``."""
+        return self.params["b"]
+
+    def __repr__(self):
+        return f"Dense({self.w.shape[0]}, {self.w.shape[1]})"
+
+    def forward(self, x):
+        """Return ``out (N, M) = x (N, D) @ w (D, M) + b (M,)``; keeps ``x`` for backward."""
+        x = _as_numeric("x", x)
+        d = self.w.shape[0]
+        if x.ndim != 2:
+            hint = " (put a Flatten() before Dense)" if x.ndim > 2 else ""
+            raise ValueError(
+                f"{self!r} needs x of 2 dimensions (N, D) = (N, {d}), got {x.ndim} with shape "
+                f"{x.shape}{hint}"
+            )
+        if x.shape[1] != d:
+            raise ValueError(f"{self!r} expects D={d} features per row, got x of shape {x.shape}")
+        x = x.astype(self.w.dtype, copy=False)
+        self._cache = x
+        return x @ self.w + self.b
+
+    def backward(self, dout):
+        """Given ``dout (N, M)``, fill ``grads`` (``dw = x.T @ dout``, ``db = dout.sum(0)``).
+
+        Returns ``dx (N, D) = dout @ w.T``.
+        """
+        x = self._cached()
+        dout = _check_dout(dout, (x.shape[0], self.w.shape[1]), repr(self))
+        dout = dout.astype(self.w.dtype, copy=False)
+        self.grads["w"] = x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        return dout @ self.w.T
+
+
+def _check_labels(labels, n, k):
+    labels = np.asarray(labels)
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels must be integers (class indices), got dtype {labels.dtype}")
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape (N,) = ({n},) to match logits, got {labels.shape}")
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= k:
+        bad = int(np.flatnonzero((labels < 0) | (labels >= k))[0])
+        raise ValueError(
+            f"labels must lie in [0, K) = [0, {k}) for logits with K={k} classes, got "
+            f"labels[{bad}] = {int(labels[bad])} (min {lo}, max {hi})"
+        )
+    return labels
+
+
+class SoftmaxCrossEntropy(Layer):
+    """Mean cross-entropy of a softmax: ``logits (N, K)`` and ``labels (N,)`` -> a float.
+
+    ``loss = -(1/N) sum_n log softmax(logits[n])[labels[n]]``, with the stable log-softmax
+    ``log_softmax(z) = (z - max z) - log sum exp(z - max z)``: every exponent is <= 0, so
+    nothing overflows however large the logits. ``backward`` returns
+    ``dlogits (N, K) = (softmax(logits) - onehot(labels)) / N``.
+    Integer logits are promoted to float64; float32 stays float32.
+    """
+
+    def forward(self, logits, labels):
+        """Return the mean loss as a Python float; keeps the probabilities ``(N, K)``."""
+        logits = check_array("logits", logits, 2, "(N, K)")
+        if not np.issubdtype(logits.dtype, np.floating):
+            logits = logits.astype(np.float64)
+        n, k = logits.shape
+        labels = _check_labels(labels, n, k)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self._cache = (np.exp(log_probs), labels)
+        return float(-log_probs[np.arange(n), labels].mean())
+
+    def backward(self, dout=1.0):
+        """Return ``dlogits (N, K)``, times the scalar ``dout`` (the loss's own upstream gradient)."""
+        probs, labels = self._cached()
+        n = probs.shape[0]
+        dlogits = probs.copy()
+        dlogits[np.arange(n), labels] -= 1
+        dlogits *= np.asarray(dout, dtype=probs.dtype) / n
+        return dlogits
+
+
+class Sequential:
+    """Layers applied in order: ``forward`` runs them first to last, ``backward`` last to first.
+
+    ``params``/``grads`` are dicts over every layer's arrays with keys ``"<index>.<name>"``
+    (the very arrays, not copies, so an in-place update of ``model.params["0.w"]`` updates
+    the first layer). ``parameters()`` lists the same as ``(layer, name)`` pairs.
+    ``train()``/``eval()`` set the mode of the model and of every layer that has one.
+    """
+
+    def __init__(self, *layers):
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        for i, layer in enumerate(layers):
+            missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
+            if missing:
+                raise TypeError(
+                    f"layer {i} ({type(layer).__name__}) is not a layer: it lacks "
+                    f"{', '.join(missing)}"
+                )
+        self.layers = list(layers)
+        self.training = True
+
+    def __repr__(self):
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential(\n{inner}\n)"
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    @property
+    def params(self):
+        """``{"<index>.<name>": array}`` over all layers (the layers' own arrays)."""
+        return {f"{i}.{k}": p for i, layer in enumerate(self.layers) for k, p in layer.params.items()}
+
+    @property
+    def grads(self):
+        """``{"<index>.<name>": gradient}``, as filled by the last :meth:`backward`."""
+        return {f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()}
+
+    def parameters(self):
+        """List of ``(layer, name)`` pairs, one per parameter array, in layer order."""
+        return [(layer, name) for layer in self.layers for name in layer.params]
+
+    def train(self):
+        """Training mode for the model and its layers; returns ``self``."""
+        return self._set_mode(True)
+
+    def eval(self):
+        """Evaluation mode for the model and its layers; returns ``self``."""
+        return self._set_mode(False)
+
+    def _set_mode(self, training):
+        self.training = training
+        for layer in self.layers:
+            method = getattr(layer, "train" if training else "eval", None)
+            if callable(method):
+                method()
+        return self
+
+    def forward(self, x):
+        """Run ``x`` through every layer (each caching for backward); return the last output."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        """Backpropagate ``dout`` (shaped like the output) through every layer; return ``dx``."""
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, x, batch_size=None):
+        """Class labels ``(N,)``: the argmax of the output ``(N, K)``, computed in eval mode.
+
+        ``batch_size`` splits ``x`` into chunks (None: all at once). The mode is restored after.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            n = len(x)
+            step = n if batch_size is None else check_int("batch_size", batch_size, 1)
+            chunks = [self.forward(x[i : i + step]).argmax(axis=1) for i in range(0, n, step)]
+        finally:
+            self._set_mode(was_training)
+        return np.concatenate(chunks)

@@ -1,0 +1,245 @@
+"""The built book in a real browser: every page, offline, as a reader would meet it.
+
+Needs ``_build/html`` (``make book``) and Debian's ``chromium`` (``make chromium``); run with
+``pytest -m browser``. Screenshots of every page at desktop and phone widths are written to
+``_build/screenshots`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SKIP_PAGES = {"genindex.html", "search.html", "index.html"}
+
+
+def _pages():
+    if not HTML.is_dir():
+        return []
+    pages = [
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(HTML).parts)
+    ]
+    return sorted(p for p in pages if p not in SKIP_PAGES)
+
+
+PAGES = _pages()
+
+
+def test_book_was_built():
+    assert HTML.is_dir(), "build the book first: make book"
+    assert "book/01-sliding-windows.html" in PAGES
+    assert "book/intro.html" in PAGES
+
+
+@pytest.fixture(scope="session")
+def server():
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), f"no chromium at {CHROMIUM}: make chromium"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page opened with every off-site request recorded and aborted, and console errors kept."""
+
+    def __init__(self, browser, url, width=1280, height=900):
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.offsite, self.errors = [], []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        self.page.route("**/*", self._route)
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+
+    def _console(self, msg):
+        if msg.type == "error":
+            self.errors.append(msg.text)
+
+    def _route(self, route):  # exactly one parameter: see TOOLCHAIN_NOTES
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith("data:") or host == "127.0.0.1":
+            route.continue_()
+        else:
+            self.offsite.append(route.request.url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+def _wait_for_math(page):
+    page.wait_for_function(
+        "() => !document.querySelector('.math') || "
+        "(window.MathJax && MathJax.startup && MathJax.startup.document && "
+        "document.querySelectorAll('.math').length === "
+        "document.querySelectorAll('.math mjx-container').length)",
+        timeout=20000,
+    )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_offline_clean_and_complete(browser, server, name):
+    v = Visit(browser, f"{server}/{name}")
+    try:
+        page = v.page
+        _wait_for_math(page)
+        assert v.offsite == [], f"requests left 127.0.0.1: {v.offsite}"
+        assert v.errors == [], f"console errors: {v.errors}"
+        # Math typeset: every math node rendered by MathJax, no raw TeX delimiters left.
+        n_math = page.locator(".math").count()
+        assert page.locator(".math mjx-container").count() == n_math
+        text = page.locator("article").inner_text()
+        for raw in ("\\(", "\\[", "$$", "\\frac", "\\sum"):
+            assert raw not in text, f"raw TeX {raw!r} left on {name}"
+        # Every image loads (animation frames get their src from JS).
+        broken = page.evaluate(
+            "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+            ".map(i => i.src.slice(0, 80))"
+        )
+        assert broken == [], f"images that did not load on {name}: {broken}"
+        # No unrendered widget placeholders or Python tracebacks in the page.
+        assert "Traceback (most recent call last)" not in text
+        assert page.locator(".jupyter-widgets, .widget-area").count() == 0
+        # Screenshots at desktop and phone widths for a human to look at.
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        stem = name.replace("/", "_").removesuffix(".html")
+        page.screenshot(path=str(SHOTS / f"{stem}-desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(200)
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        page.screenshot(path=str(SHOTS / f"{stem}-phone.png"), full_page=True)
+        assert overflow <= 2, f"{name} scrolls sideways by {overflow}px on a phone"
+    finally:
+        v.close()
+
+
+def _animation_pages():
+    return [p for p in PAGES if 'class="animation"' in (HTML / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("name", _animation_pages())
+def test_every_animation_steps(browser, server, name):
+    v = Visit(browser, f"{server}/{name}")
+    try:
+        anims = v.page.locator("div.animation")
+        assert anims.count() >= 1
+        for k in range(anims.count()):
+            anim = anims.nth(k)
+            anim.scroll_into_view_if_needed()
+            img = anim.locator("img")
+            slider = anim.locator("input.anim-slider")
+            first = img.get_attribute("src")
+            assert first and first.startswith("data:image/png")
+            n_frames = int(slider.get_attribute("max")) + 1
+            assert n_frames > 1
+            anim.locator('button[title="Next frame"]').click()
+            assert slider.input_value() == "1"
+            second = img.get_attribute("src")
+            assert second != first, f"animation {k} on {name}: next frame did not change the image"
+            anim.locator('button[title="Last frame"]').click()
+            assert slider.input_value() == str(n_frames - 1)
+            anim.locator('button[title="First frame"]').click()
+            assert img.get_attribute("src") == first
+            # Buttons show visible symbols, not empty icon boxes.
+            labels = anim.locator("button").all_inner_texts()
+            assert all(label.strip() for label in labels), labels
+        assert v.errors == [] and v.offsite == []
+    finally:
+        v.close()
+
+
+def test_search_finds_im2col(browser, server):
+    v = Visit(browser, f"{server}/search.html?q=im2col")
+    try:
+        v.page.wait_for_selector("#search-results ul li", timeout=20000)
+        hits = v.page.locator("#search-results ul li").count()
+        assert hits >= 1
+        assert v.offsite == []
+    finally:
+        v.close()
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if tag in ("a", "img", "script", "link") and a.get(key):
+                self.hrefs.append(a[key])
+
+
+@functools.cache
+def _parse(path: Path):
+    p = _Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def test_internal_links_resolve():
+    assert PAGES, "build the book first: make book"
+    bad = []
+    for name in PAGES + ["index.html", "genindex.html", "search.html"]:
+        page = HTML / name
+        for href in _parse(page).hrefs:
+            if re.match(r"^(https?:|mailto:|data:|javascript:|#$)", href) or href.startswith("//"):
+                continue
+            target, frag = urldefrag(href)
+            target = target.split("?")[0]
+            dest = (page.parent / target).resolve() if target else page
+            if not dest.exists():
+                bad.append(f"{name}: {href}")
+            elif frag and dest.suffix == ".html" and frag not in _parse(dest).ids:
+                bad.append(f"{name}: {href} (no #{frag})")
+    assert bad == []

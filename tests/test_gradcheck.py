@@ -1,0 +1,113 @@
+"""conv.gradcheck: central differences of functions with known derivatives, and rel_error."""
+
+import re
+
+import numpy as np
+import pytest
+
+import conv
+
+# --- numerical_gradient --------------------------------------------------------------------
+
+
+def test_gradient_of_sum_of_squares_is_2x():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    grad = conv.numerical_gradient(lambda v: np.sum(v**2), x)
+    assert grad.shape == x.shape
+    np.testing.assert_allclose(grad, 2 * x, rtol=1e-7, atol=1e-8)
+
+
+def test_gradient_of_a_cubic_shows_the_step():
+    # For x**3 the central difference is exactly 3x**2 + h**2, so the step h is really used.
+    x = np.array([-1.5, 0.0, 0.5, 2.0])
+    f = lambda v: np.sum(v**3)  # noqa: E731
+    np.testing.assert_allclose(conv.numerical_gradient(f, x, h=0.1), 3 * x**2 + 0.01, rtol=1e-9)
+    np.testing.assert_allclose(conv.numerical_gradient(f, x), 3 * x**2, rtol=1e-8, atol=1e-8)
+
+
+def test_gradient_of_an_array_function_with_dout():
+    # f(x) = A @ x has the vector-Jacobian product A.T @ dout.
+    rng = np.random.default_rng(1)
+    a, x, dout = rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(3)
+    grad = conv.numerical_gradient(lambda v: a @ v, x, dout)
+    np.testing.assert_allclose(grad, a.T @ dout, rtol=1e-7, atol=1e-8)
+
+
+def test_gradient_of_an_elementwise_function_with_dout():
+    rng = np.random.default_rng(2)
+    x, dout = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    grad = conv.numerical_gradient(np.sin, x, dout)
+    np.testing.assert_allclose(grad, np.cos(x) * dout, rtol=1e-7, atol=1e-8)
+
+
+def test_integer_input_gives_float_gradient():
+    grad = conv.numerical_gradient(lambda v: np.sum(v**2), np.array([[1, 2], [3, 4]]))
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(grad, [[2, 4], [6, 8]], rtol=1e-8)
+
+
+def test_size_one_array_counts_as_a_scalar():
+    grad = conv.numerical_gradient(lambda v: np.array([3.0 * v.sum()]), np.zeros(2))
+    np.testing.assert_allclose(grad, [3.0, 3.0], rtol=1e-9)
+
+
+def test_x_is_not_modified():
+    x = np.random.default_rng(3).standard_normal(6)
+    before = x.copy()
+    seen = []
+
+    def f(v):
+        seen.append(v)
+        v *= 100.0  # even a function that scribbles on its argument cannot reach x
+        return np.sum(v)
+
+    conv.numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, before)
+    assert all(v is not x for v in seen)
+
+
+def test_array_output_without_dout_is_an_error():
+    with pytest.raises(ValueError, match=re.escape("f returned shape (3,): pass dout to reduce it")):
+        conv.numerical_gradient(lambda v: v * 2, np.zeros(3))
+
+
+def test_dout_of_the_wrong_shape_is_an_error():
+    with pytest.raises(ValueError, match=re.escape("f returned shape (3,) but dout has shape (2,)")):
+        conv.numerical_gradient(lambda v: v * 2, np.zeros(3), dout=np.ones(2))
+
+
+# --- rel_error -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (1.0, 1.0, 0.0),
+        ([1.0, 2.0], [1.0, 2.0], 0.0),
+        ([1.0], [3.0], 0.5),  # |1 - 3| / (1 + 3)
+        ([1.0, 10.0], [1.0, 11.0], 1 / 21),  # the largest entry wins
+        (1.0, -1.0, 1.0),  # opposite signs: the worst possible
+        (0.0, 0.0, 0.0),  # both zero: the eps floor avoids 0/0
+        (1e-9, 0.0, 0.1),  # tiny values are measured against eps = 1e-8
+    ],
+)
+def test_rel_error_known_values(a, b, expected):
+    value = conv.rel_error(a, b)
+    assert isinstance(value, float)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_rel_error_eps():
+    assert conv.rel_error(1e-9, 0.0, eps=1e-9) == pytest.approx(1.0)
+
+
+def test_rel_error_is_symmetric():
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal(10), rng.standard_normal(10)
+    assert conv.rel_error(a, b) == conv.rel_error(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), [(np.zeros(2), np.zeros(3)), (np.zeros((2, 1)), np.zeros(2))])
+def test_rel_error_shape_mismatch(a, b):
+    with pytest.raises(ValueError, match=re.escape(f"shapes differ: {a.shape} vs {b.shape}")):
+        conv.rel_error(a, b)
