@@ -34,7 +34,7 @@ def run(seed, epochs, batch_size, optimiser):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--optimiser", choices=sorted(RECIPES), default="sgd")
     args = parser.parse_args()

@@ -47,14 +47,18 @@ class AnimationHTML:
         return f"<animation: {self.n_frames} frames>"
 
 
+def _check_name(name):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ValueError(f"name must be letters, digits or underscores, got {name!r}")
+
+
 def offline_jshtml(anim: FuncAnimation, name: str, fps=None, default_mode="once") -> str:
     """``anim.to_jshtml()`` made offline and deterministic (see the module docstring).
 
     ``name`` (letters, digits, underscores) becomes the element id suffix; use a different
     name for each animation on a page.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-        raise ValueError(f"name must be letters, digits or underscores, got {name!r}")
+    _check_name(name)
     html = anim.to_jshtml(fps=fps, default_mode=default_mode)
     html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
     for cls, symbol in _ICONS.items():
@@ -72,6 +76,7 @@ def animate(draw, n_frames, name, figsize=(9, 3.6), interval=800, dpi=72):
 
     Each frame clears the axes and calls ``draw``. Returns :class:`AnimationHTML`.
     """
+    _check_name(name)
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
 

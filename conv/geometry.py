@@ -37,7 +37,9 @@ def check_int(name: str, value, minimum: int) -> int:
     return value
 
 
-def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+def output_size(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
     """Number of window positions along one axis: ``(size + 2*padding - kernel) / stride + 1``.
 
     With dilation D the kernel spans ``D*(kernel - 1) + 1`` pixels, so the formula becomes

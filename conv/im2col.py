@@ -138,7 +138,14 @@ def _windows(x_padded, kernel_h, kernel_w, stride, dilation, oh, ow):
     """Strided view ``(N, C, OH, OW, KH, KW)`` of every window of ``x_padded`` (no copy)."""
     span_h, span_w = dilation * (kernel_h - 1) + 1, dilation * (kernel_w - 1) + 1
     v = sliding_window_view(x_padded, (span_h, span_w), axis=(2, 3))
-    return v[:, :, : stride * (oh - 1) + 1 : stride, : stride * (ow - 1) + 1 : stride, ::dilation, ::dilation]
+    return v[
+        :,
+        :,
+        : stride * (oh - 1) + 1 : stride,
+        : stride * (ow - 1) + 1 : stride,
+        ::dilation,
+        ::dilation,
+    ]
 
 
 def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:

@@ -15,7 +15,7 @@ __all__ = ["Conv2D", "he_std", "make_rng"]
 
 
 def make_rng(rng):
-    """Return a ``np.random.Generator``: ``rng`` itself, a seeded one for an int, seed 0 for None."""
+    """Return a ``np.random.Generator``: ``rng`` itself, one seeded by an int, seed 0 for None."""
     if rng is None:
         return np.random.default_rng(0)
     if isinstance(rng, np.random.Generator):
@@ -50,8 +50,16 @@ class Conv2D:
     type (float64 by default); parameters, outputs and gradients all use it.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None,
-                 dtype=np.float64):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        rng=None,
+        dtype=np.float64,
+    ):
         c = check_int("in_channels", in_channels, 1)
         k = check_int("out_channels", out_channels, 1)
         kh, kw = _pair("kernel_size", kernel_size)
@@ -79,8 +87,10 @@ class Conv2D:
 
     def __repr__(self):
         k, c, kh, kw = self.w.shape
-        return (f"Conv2D({c}, {k}, kernel_size=({kh}, {kw}), stride={self.stride}, "
-                f"padding={self.padding})")
+        return (
+            f"Conv2D({c}, {k}, kernel_size=({kh}, {kw}), stride={self.stride}, "
+            f"padding={self.padding})"
+        )
 
     def output_shape(self, input_shape):
         """``(N, C, H, W) -> (N, K, OH, OW)`` (raises on a geometry that does not divide)."""

@@ -37,7 +37,10 @@ def corr2d(image, kernel):
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
-    """``out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, S*oh + D*i, S*ow + D*j]``."""
+    """Loop forward pass, term by term::
+
+    out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, S*oh + D*i, S*ow + D*j]
+    """
     x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation)
     dtype = _float_dtype(x, w, b)
     n, c, _, _ = x.shape

@@ -108,7 +108,9 @@ def draw_grid(
                     fontsize=size,
                     color="#333333" if is_pad else style.TEXT,
                     zorder=5,
-                    bbox=dict(boxstyle="round,pad=0.1", fc=style.PAD, ec="none") if is_pad else None,
+                    bbox=dict(boxstyle="round,pad=0.1", fc=style.PAD, ec="none")
+                    if is_pad
+                    else None,
                 )
     if window is not None:
         wr, wc, wh, ww = window
@@ -240,7 +242,9 @@ def plot_sliding_step(image, kernel, stride=1, padding=0, step=0, ax=None):
     out = np.zeros((oh, ow))
     for k in range(step + 1):
         i, j = divmod(k, ow)
-        out[i, j] = (padded[i * stride : i * stride + kh, j * stride : j * stride + kw] * kernel).sum()
+        out[i, j] = (
+            padded[i * stride : i * stride + kh, j * stride : j * stride + kw] * kernel
+        ).sum()
     draw_grid(padded, ax=ax, pad=padding, window=(top, left, kh, kw), label="padded input")
     xk = wp + 1.5
     draw_grid(kernel, ax=ax, origin=(xk, (hp - kh) / 2), label="kernel")
@@ -254,7 +258,28 @@ def plot_sliding_step(image, kernel, stride=1, padding=0, step=0, ax=None):
         )
     )
     terms = " + ".join(
-        f"{a:g}*{b:g}" if b >= 0 else f"{a:g}*({b:g})" for a, b in zip(patch.ravel(), kernel.ravel())
+        f"{a:g}*{b:g}" if b >= 0 else f"{a:g}*({b:g})"
+        for a, b in zip(patch.ravel(), kernel.ravel())
     )
     title = f"out[{r}, {c}] = {terms} = {out[r, c]:g}"
     return _finish(ax, xo + ow, hp, title)
+
+
+# Chapter-specific functions live in their own modules and are reachable from here too, so that
+# a notebook cell reads ``conv.plotting.something(...)`` whichever part of the book it is in.
+_PARTS = ("plot_im2col", "plot_backward", "plot_training", "plot_speed")
+
+
+def __getattr__(name):
+    import importlib
+
+    for part in _PARTS:
+        try:
+            module = importlib.import_module(f"conv.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"conv.{part}":
+                continue
+            raise
+        if name in getattr(module, "__all__", ()):
+            return getattr(module, name)
+    raise AttributeError(f"module 'conv.plotting' has no attribute {name!r}")

@@ -108,9 +108,30 @@ class PaddingStrideExplorer(FigureExplorer):
         plot_padding_stride(H, W, KH, KW, S, P, ax=ax, highlight=window)
         oh, ow = conv_output_shape((1, 1, H, W), KH, KW, S, P)  # raises -> message
         self.controls["window"].max = oh * ow - 1
-        return f"output {oh} x {ow}: {oh * ow} window positions; window {min(window, oh * ow - 1)} shown"
+        shown = min(window, oh * ow - 1)
+        return f"output {oh} x {ow}: {oh * ow} window positions; window {shown} shown"
 
 
 def padding_stride_explorer(**initial):
     """The padding/stride explorer of chapter 1 (one call in the notebook)."""
     return PaddingStrideExplorer(**initial)
+
+
+# Chapter-specific functions live in their own modules and are reachable from here too, so that
+# a notebook cell reads ``conv.widgets.something(...)`` whichever part of the book it is in.
+_PARTS = ("widgets_im2col", "widgets_backward")
+
+
+def __getattr__(name):
+    import importlib
+
+    for part in _PARTS:
+        try:
+            module = importlib.import_module(f"conv.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"conv.{part}":
+                continue
+            raise
+        if name in getattr(module, "__all__", ()):
+            return getattr(module, name)
+    raise AttributeError(f"module 'conv.widgets' has no attribute {name!r}")

@@ -37,7 +37,11 @@ def test_seed_worked_example_as_one_matrix_multiply():
     xp = np.pad(x[0, 0], 1)
     # X_col written out from its definition: row (i, j), column oh*5 + ow holds xp[oh+i, ow+j]
     x_col = np.array(
-        [[xp[oh + i, ow + j] for oh in range(5) for ow in range(5)] for i in range(2) for j in range(2)]
+        [
+            [xp[oh + i, ow + j] for oh in range(5) for ow in range(5)]
+            for i in range(2)
+            for j in range(2)
+        ]
     )
     expected = (w.reshape(3, 4) @ x_col + b[:, None]).reshape(1, 3, 5, 5)
     np.testing.assert_allclose(conv.conv2d_forward(x, w, b, stride=1, padding=1), expected)
@@ -49,7 +53,11 @@ def test_seed_worked_example_as_one_matrix_multiply():
 def test_seed_batch_example():
     # 5 images 3x10x10, ten 3x3x3 filters, P=1, S=1: X_col 27x500, out 5x10x10x10.
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((5, 3, 10, 10)), rng.standard_normal((10, 3, 3, 3)), rng.standard_normal(10)
+    x, w, b = (
+        rng.standard_normal((5, 3, 10, 10)),
+        rng.standard_normal((10, 3, 3, 3)),
+        rng.standard_normal(10),
+    )
     x_col = conv.im2col_teaching(x, 3, 3, stride=1, padding=1)
     assert x_col.shape == (27, 500)
     w_row = w.reshape(10, -1)  # 10x27
@@ -57,7 +65,9 @@ def test_seed_batch_example():
     out = conv.conv2d_forward(x, w, b, stride=1, padding=1)
     assert out.shape == (5, 10, 10, 10)
     np.testing.assert_allclose(out, seed_out, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(out, conv.naive.conv2d_forward(x, w, b, 1, 1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        out, conv.naive.conv2d_forward(x, w, b, 1, 1), rtol=1e-12, atol=1e-12
+    )
 
     # Backward, with the seed's shapes: dW 10x27 -> 10x3x3x3, dX_col 27x500 -> 5x3x10x10.
     dout = rng.standard_normal(out.shape)
@@ -81,14 +91,20 @@ def test_bias_is_added_per_filter():
 def test_rectangular_kernel_upstream_bug():
     # SEED_NOTES: valid 5x6 input, 3x2 filter, stride 2 -> 2x3 output (rejected upstream).
     rng = np.random.default_rng(2)
-    x, w, b = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    x, w, b = (
+        rng.standard_normal((2, 2, 5, 6)),
+        rng.standard_normal((3, 2, 3, 2)),
+        rng.standard_normal(3),
+    )
     out = conv.conv2d_forward(x, w, b, stride=2)
     assert out.shape == (2, 3, 2, 3)
     np.testing.assert_allclose(out, conv.naive.conv2d_forward(x, w, b, stride=2))
     dx, dw, db = conv.conv2d_backward(np.ones(out.shape), x, w, stride=2)
     assert (dx.shape, dw.shape, db.shape) == (x.shape, w.shape, b.shape)
     # and an invalid 5x5 input with the same filter (accepted upstream) is rejected
-    with pytest.raises(ValueError, match=re.escape("width (W=5, KW=2): (5 - 2 + 2*0) / 2 + 1 = 2.5")):
+    with pytest.raises(
+        ValueError, match=re.escape("width (W=5, KW=2): (5 - 2 + 2*0) / 2 + 1 = 2.5")
+    ):
         conv.conv2d_forward(x[:, :, :, :5], w, b, stride=2)
 
 
@@ -153,7 +169,11 @@ GRADCHECK_CASES = {
 
 def _gradcheck_arrays(x_shape, w_shape, seed):
     rng = np.random.default_rng(seed)
-    return rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    return (
+        rng.standard_normal(x_shape),
+        rng.standard_normal(w_shape),
+        rng.standard_normal(w_shape[0]),
+    )
 
 
 @pytest.mark.parametrize(
@@ -198,7 +218,11 @@ def test_central_differences_catch_wrong_gradients():
 
 def test_float32_stays_float32_and_close_to_float64():
     rng = np.random.default_rng(4)
-    x, w, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    x, w, b = (
+        rng.standard_normal((2, 3, 7, 7)),
+        rng.standard_normal((4, 3, 3, 3)),
+        rng.standard_normal(4),
+    )
     dout = rng.standard_normal((2, 4, 4, 4))
     kw = {"stride": 2, "padding": 1}
     x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
@@ -246,7 +270,11 @@ def test_integer_inputs_give_float64():
 @pytest.mark.parametrize("padding", [0, 1])
 def test_inputs_unchanged(forward, backward, padding):
     rng = np.random.default_rng(5)
-    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 3, 1, 1)), rng.standard_normal(2)
+    x, w, b = (
+        rng.standard_normal((2, 3, 5, 5)),
+        rng.standard_normal((2, 3, 1, 1)),
+        rng.standard_normal(2),
+    )
     out_hw = 5 + 2 * padding
     dout = rng.standard_normal((2, 2, out_hw, out_hw))
     copies = [a.copy() for a in (x, w, b, dout)]
@@ -271,12 +299,22 @@ B = np.zeros(4)
 DOUT = np.zeros((2, 4, 3, 3))
 
 
-@pytest.mark.parametrize("forward", [conv.conv2d_forward, conv.naive.conv2d_forward], ids=["fast", "naive"])
+@pytest.mark.parametrize(
+    "forward", [conv.conv2d_forward, conv.naive.conv2d_forward], ids=["fast", "naive"]
+)
 @pytest.mark.parametrize(
     ("args", "error", "message"),
     [
-        ((X[0], W, B), ValueError, "x must have 4 dimensions (N, C, H, W), got 3 with shape (3, 5, 5)"),
-        ((X, W[0], B), ValueError, "w must have 4 dimensions (K, C, KH, KW), got 3 with shape (3, 3, 3)"),
+        (
+            (X[0], W, B),
+            ValueError,
+            "x must have 4 dimensions (N, C, H, W), got 3 with shape (3, 5, 5)",
+        ),
+        (
+            (X, W[0], B),
+            ValueError,
+            "w must have 4 dimensions (K, C, KH, KW), got 3 with shape (3, 3, 3)",
+        ),
         ((X, W, B[:, None]), ValueError, "b must have 1 dimensions (K,), got 2 with shape (4, 1)"),
         ((X, W, np.zeros(3)), ValueError, "b must have shape (K,) = (4,), got (3,)"),
         (
@@ -294,7 +332,9 @@ def test_forward_errors(forward, args, error, message):
         forward(*args)
 
 
-@pytest.mark.parametrize("forward", [conv.conv2d_forward, conv.naive.conv2d_forward], ids=["fast", "naive"])
+@pytest.mark.parametrize(
+    "forward", [conv.conv2d_forward, conv.naive.conv2d_forward], ids=["fast", "naive"]
+)
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
@@ -312,13 +352,21 @@ def test_forward_hyperparameter_errors(forward, kwargs, error, message):
         forward(X, W, B, **kwargs)
 
 
-@pytest.mark.parametrize("backward", [conv.conv2d_backward, conv.naive.conv2d_backward], ids=["fast", "naive"])
+@pytest.mark.parametrize(
+    "backward", [conv.conv2d_backward, conv.naive.conv2d_backward], ids=["fast", "naive"]
+)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ((DOUT[0], X, W), "dout must have 4 dimensions (N, K, OH, OW), got 3 with shape (4, 3, 3)"),
-        ((DOUT, X, W), "dout must have the output's shape (N, K, OH, OW) = (2, 4, 5, 5), got (2, 4, 3, 3)"),
-        ((np.zeros((2, 3, 5, 5)), X, W), "dout must have the output's shape (N, K, OH, OW) = (2, 4, 5, 5)"),
+        (
+            (DOUT, X, W),
+            "dout must have the output's shape (N, K, OH, OW) = (2, 4, 5, 5), got (2, 4, 3, 3)",
+        ),
+        (
+            (np.zeros((2, 3, 5, 5)), X, W),
+            "dout must have the output's shape (N, K, OH, OW) = (2, 4, 5, 5)",
+        ),
         ((DOUT, X[0], W), "x must have 4 dimensions"),
         ((DOUT, X, W[0]), "w must have 4 dimensions"),
         ((DOUT, X, W[:, :2]), "channel mismatch: x has C=3 channels"),

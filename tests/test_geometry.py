@@ -65,7 +65,9 @@ def test_output_size_rejects_exactly_the_sizes_that_do_not_tile(kernel, stride, 
 
 
 def test_non_integer_output_size_message():
-    with pytest.raises(ValueError, match=re.escape("(10 - 3 + 2*0) / 2 + 1 = 4.5 is not an integer")):
+    with pytest.raises(
+        ValueError, match=re.escape("(10 - 3 + 2*0) / 2 + 1 = 4.5 is not an integer")
+    ):
         conv.output_size(10, 3, stride=2)
 
 
@@ -170,7 +172,8 @@ def test_check_array_converts_lists():
 
 def test_check_array_wrong_ndim_message():
     with pytest.raises(
-        ValueError, match=re.escape("x must have 4 dimensions (N, C, H, W), got 3 with shape (1, 4, 4)")
+        ValueError,
+        match=re.escape("x must have 4 dimensions (N, C, H, W), got 3 with shape (1, 4, 4)"),
     ):
         check_array("x", np.zeros((1, 4, 4)), 4, "(N, C, H, W)")
 
@@ -206,13 +209,16 @@ def test_rectangular_invalid_width_is_rejected_upstream_bug():
     # ... and this invalid one passed upstream: (5 - 3) % 2 == 0, but the width needs
     # (5 - 2) % 2 == 0, which fails.
     with pytest.raises(
-        ValueError, match=re.escape("width (W=5, KW=2): (5 - 2 + 2*0) / 2 + 1 = 2.5 is not an integer")
+        ValueError,
+        match=re.escape("width (W=5, KW=2): (5 - 2 + 2*0) / 2 + 1 = 2.5 is not an integer"),
     ):
         conv.conv_output_shape((1, 1, 5, 5), 3, 2, stride=2)
 
 
 def test_conv_output_shape_names_the_height():
-    with pytest.raises(ValueError, match=re.escape("height (H=10, KH=3): (10 - 3 + 2*0) / 2 + 1 = 4.5")):
+    with pytest.raises(
+        ValueError, match=re.escape("height (H=10, KH=3): (10 - 3 + 2*0) / 2 + 1 = 4.5")
+    ):
         conv.conv_output_shape((2, 3, 10, 9), 3, 3, stride=2)
 
 

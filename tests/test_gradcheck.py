@@ -67,12 +67,16 @@ def test_x_is_not_modified():
 
 
 def test_array_output_without_dout_is_an_error():
-    with pytest.raises(ValueError, match=re.escape("f returned shape (3,): pass dout to reduce it")):
+    with pytest.raises(
+        ValueError, match=re.escape("f returned shape (3,): pass dout to reduce it")
+    ):
         conv.numerical_gradient(lambda v: v * 2, np.zeros(3))
 
 
 def test_dout_of_the_wrong_shape_is_an_error():
-    with pytest.raises(ValueError, match=re.escape("f returned shape (3,) but dout has shape (2,)")):
+    with pytest.raises(
+        ValueError, match=re.escape("f returned shape (3,) but dout has shape (2,)")
+    ):
         conv.numerical_gradient(lambda v: v * 2, np.zeros(3), dout=np.ones(2))
 
 

@@ -68,7 +68,13 @@ def test_seed_example_full_matrix(im2col):
 def test_seed_example_first_five_receptive_fields(im2col):
     # SEED_NOTES: the post lists four and skips [[0,0],[2,3]]; there are five on the top edge.
     cols = im2col(SEED_X, 2, 2, 1, 1)
-    expected = [[[0, 0], [0, 0]], [[0, 0], [0, 1]], [[0, 0], [1, 2]], [[0, 0], [2, 3]], [[0, 0], [3, 0]]]
+    expected = [
+        [[0, 0], [0, 0]],
+        [[0, 0], [0, 1]],
+        [[0, 0], [1, 2]],
+        [[0, 0], [2, 3]],
+        [[0, 0], [3, 0]],
+    ]
     for p, field in enumerate(expected):
         np.testing.assert_array_equal(cols[:, p].reshape(2, 2), field)
 
@@ -80,7 +86,9 @@ def test_seed_example_every_column_is_a_window_of_the_padded_image(im2col):
     cols = im2col(SEED_X, 2, 2, 1, 1)
     for oh in range(5):
         for ow in range(5):
-            np.testing.assert_array_equal(cols[:, oh * 5 + ow], xp[oh : oh + 2, ow : ow + 2].ravel())
+            np.testing.assert_array_equal(
+                cols[:, oh * 5 + ow], xp[oh : oh + 2, ow : ow + 2].ravel()
+            )
 
 
 # --- the seed's 5x3x10x10 example ----------------------------------------------------------
@@ -113,7 +121,9 @@ def test_rectangular_kernel_upstream_bug(im2col):
     assert cols.shape == (3 * 2, 2 * 3)
     np.testing.assert_array_equal(cols[:, 0], x[0, 0, 0:3, 0:2].ravel())
     np.testing.assert_array_equal(cols[:, 5], x[0, 0, 2:5, 4:6].ravel())  # output (1, 2)
-    with pytest.raises(ValueError, match=re.escape("(5 - 2 + 2*0) / 2 + 1 = 2.5 is not an integer")):
+    with pytest.raises(
+        ValueError, match=re.escape("(5 - 2 + 2*0) / 2 + 1 = 2.5 is not an integer")
+    ):
         im2col(np.zeros((1, 1, 5, 5)), 3, 2, stride=2)
 
 
@@ -176,7 +186,9 @@ def test_indices_shapes_and_values(g):
 
 
 def test_indices_reject_bad_geometry():
-    with pytest.raises(ValueError, match=re.escape("(10 - 3 + 2*0) / 2 + 1 = 4.5 is not an integer")):
+    with pytest.raises(
+        ValueError, match=re.escape("(10 - 3 + 2*0) / 2 + 1 = 4.5 is not an integer")
+    ):
         conv.im2col_indices((1, 1, 10, 10), 3, 3, stride=2)
 
 
@@ -211,7 +223,9 @@ def test_columns_of_one_image_are_every_nth_column(case):
     g = case.g
     cols = conv.im2col(case.x, *g.kernel_args)
     for n in range(g.n):
-        np.testing.assert_array_equal(cols[:, n :: g.n], conv.im2col(case.x[n : n + 1], *g.kernel_args))
+        np.testing.assert_array_equal(
+            cols[:, n :: g.n], conv.im2col(case.x[n : n + 1], *g.kernel_args)
+        )
 
 
 # --- col2im adds overlaps ------------------------------------------------------------------
@@ -238,7 +252,9 @@ def test_overlap_counts_seed_example():
 
 
 def test_overlap_counts_stride_equal_to_kernel_covers_once():
-    np.testing.assert_array_equal(conv.overlap_counts((1, 1, 6, 4), 2, 2, stride=2), np.ones((6, 4)))
+    np.testing.assert_array_equal(
+        conv.overlap_counts((1, 1, 6, 4), 2, 2, stride=2), np.ones((6, 4))
+    )
 
 
 def _counts_1d(size, kernel, stride, padding, dilation):
@@ -368,7 +384,9 @@ def test_im2col_wrong_ndim(im2col):
 
 @im2col_impls
 def test_im2col_bad_geometry(im2col):
-    with pytest.raises(ValueError, match=re.escape("height (H=10, KH=3): (10 - 3 + 2*0) / 2 + 1 = 4.5")):
+    with pytest.raises(
+        ValueError, match=re.escape("height (H=10, KH=3): (10 - 3 + 2*0) / 2 + 1 = 4.5")
+    ):
         im2col(np.zeros((1, 1, 10, 9)), 3, 3, stride=2)
     with pytest.raises(TypeError, match="stride must be an integer"):
         im2col(np.zeros((1, 1, 4, 4)), 2, 2, stride=1.0)
@@ -388,7 +406,9 @@ def test_col2im_wrong_ndim(col2im):
         col2im(np.zeros(100), (1, 1, 4, 4), 2, 2, 1, 1)
 
 
-@pytest.mark.parametrize("col2im", [conv.col2im_fast, conv.col2im_teaching], ids=["fast", "teaching"])
+@pytest.mark.parametrize(
+    "col2im", [conv.col2im_fast, conv.col2im_teaching], ids=["fast", "teaching"]
+)
 def test_col2im_wrong_shape_message(col2im):
     message = (
         "cols has shape (4, 24), but x_shape (1, 1, 4, 4) with a 2x2 kernel, stride 1, "
@@ -398,7 +418,9 @@ def test_col2im_wrong_shape_message(col2im):
         col2im(np.zeros((4, 24)), (1, 1, 4, 4), 2, 2, 1, 1)
 
 
-@pytest.mark.parametrize("col2im", [conv.col2im_fast, conv.col2im_teaching], ids=["fast", "teaching"])
+@pytest.mark.parametrize(
+    "col2im", [conv.col2im_fast, conv.col2im_teaching], ids=["fast", "teaching"]
+)
 def test_col2im_x_shape_must_have_four_entries(col2im):
     with pytest.raises(ValueError, match=re.escape("x_shape must be (N, C, H, W), got (4, 4)")):
         col2im(np.zeros((4, 9)), (4, 4), 2, 2)

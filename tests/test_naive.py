@@ -72,7 +72,9 @@ def _scipy_conv2d(x, w, b, stride, padding, dilation):
         [
             np.stack(
                 [
-                    sum(signal.correlate2d(xp[n, ch], w_dil[f, ch], mode="valid") for ch in range(c))
+                    sum(
+                        signal.correlate2d(xp[n, ch], w_dil[f, ch], mode="valid") for ch in range(c)
+                    )
                     + b[f]
                     for f in range(k)
                 ]
@@ -88,7 +90,9 @@ def test_corr2d_matches_scipy():
     rng = np.random.default_rng(0)
     image, kernel = rng.standard_normal((6, 7)), rng.standard_normal((3, 2))
     np.testing.assert_allclose(
-        conv.naive.corr2d(image, kernel), signal.correlate2d(image, kernel, mode="valid"), rtol=1e-12
+        conv.naive.corr2d(image, kernel),
+        signal.correlate2d(image, kernel, mode="valid"),
+        rtol=1e-12,
     )
 
 

@@ -17,7 +17,11 @@ from nbclient import NotebookClient
 
 def new_notebook(cells):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for cell in cells:
         kind, text = cell[0], cell[1].strip("\n")
@@ -36,7 +40,10 @@ def new_notebook(cells):
 def execute(path, timeout=600):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", record_timing=False,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
         resources={"metadata": {"path": str(__import__("pathlib").Path(path).parent)}},
     )
     client.execute()
