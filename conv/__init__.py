@@ -10,7 +10,6 @@ book :mod:`conv.plotting`, :mod:`conv.animation`, :mod:`conv.widgets` (imported 
 """
 
 from . import functional, geometry, gradcheck, layers, naive
-from . import im2col as _im2col_module
 from .functional import conv2d_backward, conv2d_forward
 from .geometry import conv_output_shape, output_size
 from .gradcheck import numerical_gradient, rel_error
