@@ -20,7 +20,10 @@ def test_gradient_of_sum_of_squares_is_2x():
 def test_gradient_of_a_cubic_shows_the_step():
     # For x**3 the central difference is exactly 3x**2 + h**2, so the step h is really used.
     x = np.array([-1.5, 0.0, 0.5, 2.0])
-    f = lambda v: np.sum(v**3)  # noqa: E731
+
+    def f(v):
+        return np.sum(v**3)
+
     np.testing.assert_allclose(conv.numerical_gradient(f, x, h=0.1), 3 * x**2 + 0.01, rtol=1e-9)
     np.testing.assert_allclose(conv.numerical_gradient(f, x), 3 * x**2, rtol=1e-8, atol=1e-8)
 
