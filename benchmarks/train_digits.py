@@ -26,8 +26,9 @@ def run(seed, epochs, batch_size, optimiser):
     data = load_digits_split(seed=0)
     model = make_digits_cnn(rng=seed)
     start = time.perf_counter()
-    history = train(model, RECIPES[optimiser](model), SoftmaxCrossEntropy(), data, epochs,
-                    batch_size, rng=seed)
+    history = train(
+        model, RECIPES[optimiser](model), SoftmaxCrossEntropy(), data, epochs, batch_size, rng=seed
+    )
     return time.perf_counter() - start, history
 
 
@@ -43,11 +44,15 @@ def main():
         seconds, history = run(seed, args.epochs, args.batch_size, args.optimiser)
         times.append(seconds)
         accs.append(history["test_acc"][-1])
-        print(f"seed {seed}: {seconds:6.2f} s  final train loss {history['train_loss'][-1]:.4f}  "
-              f"test accuracy {accs[-1]:.4f}  (best {max(history['test_acc']):.4f})")
-    print(f"{args.optimiser}, {args.epochs} epochs, batch {args.batch_size}: "
-          f"time {np.median(times):.2f} s median ({min(times):.2f}-{max(times):.2f}), "
-          f"test accuracy {np.mean(accs):.4f} mean ({min(accs):.4f}-{max(accs):.4f})")
+        print(
+            f"seed {seed}: {seconds:6.2f} s  final train loss {history['train_loss'][-1]:.4f}  "
+            f"test accuracy {accs[-1]:.4f}  (best {max(history['test_acc']):.4f})"
+        )
+    print(
+        f"{args.optimiser}, {args.epochs} epochs, batch {args.batch_size}: "
+        f"time {np.median(times):.2f} s median ({min(times):.2f}-{max(times):.2f}), "
+        f"test accuracy {np.mean(accs):.4f} mean ({min(accs):.4f}-{max(accs):.4f})"
+    )
 
 
 if __name__ == "__main__":

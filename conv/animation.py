@@ -22,13 +22,13 @@ __all__ = ["offline_jshtml", "AnimationHTML", "sliding_window_animation", "anima
 
 _ICONS = {
     "fa fa-minus": "&#8722;",  # minus
-    "fa fa-fast-backward": "&#9198;",  # |<<
+    "fa fa-fast-backward": "&#8676;",  # |<- (leftwards arrow to bar)
     "fa fa-step-backward": "&#9664;&#10073;",  # <|
     "fa fa-play fa-flip-horizontal": "&#9664;",  # <
     "fa fa-pause": "&#10073;&#10073;",  # ||
     "fa fa-play": "&#9654;",  # >
     "fa fa-step-forward": "&#10073;&#9654;",  # |>
-    "fa fa-fast-forward": "&#9197;",  # >>|
+    "fa fa-fast-forward": "&#8677;",  # ->| (rightwards arrow to bar)
     "fa fa-plus": "+",
 }
 

@@ -278,7 +278,9 @@ def _check_labels(labels, n, k):
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must be integers (class indices), got dtype {labels.dtype}")
     if labels.shape != (n,):
-        raise ValueError(f"labels must have shape (N,) = ({n},) to match logits, got {labels.shape}")
+        raise ValueError(
+            f"labels must have shape (N,) = ({n},) to match logits, got {labels.shape}"
+        )
     lo, hi = int(labels.min()), int(labels.max())
     if lo < 0 or hi >= k:
         bad = int(np.flatnonzero((labels < 0) | (labels >= k))[0])
@@ -306,13 +308,14 @@ class SoftmaxCrossEntropy(Layer):
             logits = logits.astype(np.float64)
         n, k = logits.shape
         labels = _check_labels(labels, n, k)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf: exp -> 0
+            shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         self._cache = (np.exp(log_probs), labels)
         return float(-log_probs[np.arange(n), labels].mean())
 
     def backward(self, dout=1.0):
-        """Return ``dlogits (N, K)``, times the scalar ``dout`` (the loss's own upstream gradient)."""
+        """Return ``dlogits (N, K)`` times the scalar ``dout`` (the loss's upstream gradient)."""
         probs, labels = self._cached()
         n = probs.shape[0]
         dlogits = probs.copy()
@@ -334,7 +337,9 @@ class Sequential:
         if not layers:
             raise ValueError("Sequential needs at least one layer")
         for i, layer in enumerate(layers):
-            missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
+            missing = [
+                a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)
+            ]
             if missing:
                 raise TypeError(
                     f"layer {i} ({type(layer).__name__}) is not a layer: it lacks "
@@ -356,12 +361,16 @@ class Sequential:
     @property
     def params(self):
         """``{"<index>.<name>": array}`` over all layers (the layers' own arrays)."""
-        return {f"{i}.{k}": p for i, layer in enumerate(self.layers) for k, p in layer.params.items()}
+        return {
+            f"{i}.{k}": p for i, layer in enumerate(self.layers) for k, p in layer.params.items()
+        }
 
     @property
     def grads(self):
         """``{"<index>.<name>": gradient}``, as filled by the last :meth:`backward`."""
-        return {f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()}
+        return {
+            f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()
+        }
 
     def parameters(self):
         """List of ``(layer, name)`` pairs, one per parameter array, in layer order."""

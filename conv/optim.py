@@ -12,14 +12,19 @@ number (1, 2, ...). Each state array has the shape of its parameter.
 
 What the seed repository (parasdahal/deepnet) got wrong, and what this module does instead:
 
-* **Adam's moments overwrite each other.** The same list was appended to both the first- and
-  the second-moment estimates, so ``m`` and ``v`` were one object. Here ``m`` and ``v`` are
-  separate arrays per parameter (``Adam.m[key]``, ``Adam.v[key]``).
-* **The Nesterov step cancels the momentum.** ``param += mu * v`` followed by
-  ``param -= v`` undoes the look-ahead. Here Nesterov momentum is the standard (PyTorch)
-  formulation below, equivalent to Sutskever et al. (2013)'s look-ahead gradient.
-* **Velocity reset every epoch.** The velocities were re-created at the start of each epoch,
-  throwing the momentum away. Here they live in the optimiser, created at its first step.
+* **Adam's moments overwrite each other.** One list was appended to both the first- and the
+  second-moment lists, so both named the same slots: the second-moment update read the
+  freshly written first moment and overwrote it (the step counter and the moments also
+  restarted every epoch). Here ``m``
+  and ``v`` are separate arrays per parameter (``Adam.m[key]``, ``Adam.v[key]``), and ``t``
+  counts every step.
+* **The Nesterov step cancels the momentum.** It moved to the look-ahead point
+  (``param += mu * v``), took the gradient there, then did ``v = mu * v + lr * g`` and
+  ``param -= v``: the net step is ``-lr * g``, plain SGD at a shifted point. Here Nesterov is
+  the standard (PyTorch) formulation below, equivalent to Sutskever et al. (2013).
+* **The velocity is reset every epoch.** The velocities were re-created as zeros at the start
+  of each epoch, throwing the momentum away. Here they live in the optimiser, created at its
+  first step and kept for its lifetime.
 """
 
 from __future__ import annotations
@@ -154,7 +159,10 @@ class Adam(Optimiser):
         super().__init__(model, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_real("beta1", betas[0], 0.0, 1.0), _check_real("beta2", betas[1], 0.0, 1.0))
+        self.betas = (
+            _check_real("beta1", betas[0], 0.0, 1.0),
+            _check_real("beta2", betas[1], 0.0, 1.0),
+        )
         self.eps = _check_real("eps", eps, 0.0, low_open=True)
         self.m = {}
         self.v = {}

@@ -22,6 +22,30 @@ __all__ = [
 ]
 
 
+def _show_figures_in_ipython():
+    """Let IPython display pyplot-free ``Figure`` objects as PNG (as the inline backend does).
+
+    The book builds figures with ``matplotlib.figure.Figure`` so that they never show twice;
+    without pyplot, IPython would only print ``<Figure size ...>``. Registering the PNG
+    formatter here makes ``ax.figure`` at the end of a cell show the picture.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a book dependency
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    png = ip.display_formatter.formatters["image/png"]
+    png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_show_figures_in_ipython()
+
+
 def new_ax(ax=None, figsize=(6, 4)):
     """Return ``ax`` or the axes of a new figure (built without pyplot, so it never auto-shows
     in a notebook unless it is the cell's result)."""

@@ -221,7 +221,9 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False)
             history["test_loss"].append(test_loss)
             history["test_acc"].append(test_acc)
             if bar is not None:
-                bar.set_postfix(epoch=epoch + 1, loss=f"{total / n:.4f}", test_acc=f"{test_acc:.3f}")
+                bar.set_postfix(
+                    epoch=epoch + 1, loss=f"{total / n:.4f}", test_acc=f"{test_acc:.3f}"
+                )
     finally:
         if bar is not None:
             bar.close()

@@ -243,3 +243,14 @@ def test_internal_links_resolve():
             elif frag and dest.suffix == ".html" and frag not in _parse(dest).ids:
                 bad.append(f"{name}: {href} (no #{frag})")
     assert bad == []
+
+
+def test_every_chapter_offers_its_notebook_for_download():
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
+    assert notebooks
+    for nb in notebooks:
+        page = HTML / "book" / f"{nb.stem}.html"
+        assert page.exists(), f"{nb.name} is not in the built book"
+        href = f"../_sources/book/{nb.name}"
+        assert href in _parse(page).hrefs, f"{page.name} has no download link to {nb.name}"
+        assert (HTML / "_sources" / "book" / nb.name).read_bytes() == nb.read_bytes()

@@ -1,0 +1,181 @@
+"""Tests for conv.train: the data split, minibatches, metrics and a short deterministic run."""
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from conv.nn import SoftmaxCrossEntropy
+from conv.optim import SGD, Adam
+from conv.train import (
+    accuracy,
+    confusion_matrix,
+    evaluate,
+    iterate_minibatches,
+    load_digits_split,
+    make_digits_cnn,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_split()
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    """A stratified-enough subset: the first 300 training and 120 test images."""
+    x_train, y_train, x_test, y_test = digits
+    return x_train[:300], y_train[:300], x_test[:120], y_test[:120]
+
+
+def test_split_shapes_and_scaling(digits):
+    x_train, y_train, x_test, y_test = digits
+    assert x_train.shape == (1347, 1, 8, 8) and x_test.shape == (450, 1, 8, 8)
+    assert y_train.shape == (1347,) and y_test.shape == (450,)
+    assert x_train.dtype == np.float64 and y_train.dtype == np.int64
+    assert x_train.min() == 0.0 and x_train.max() == 1.0  # 0..16 divided by 16
+
+
+def test_split_is_stratified(digits):
+    _, y_train, _, y_test = digits
+    n_train, n_test = np.bincount(y_train, minlength=10), np.bincount(y_test, minlength=10)
+    total = n_train + n_test
+    # Each class is split 3:1 up to rounding: at most one image off its share.
+    assert np.all(np.abs(n_test - total * 450 / 1797) <= 1)
+    assert total.sum() == 1797
+
+
+def test_split_is_fixed_by_the_seed(digits):
+    again = load_digits_split()
+    for a, b in zip(digits, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = load_digits_split(seed=1)
+    assert not np.array_equal(other[1], digits[1])
+    assert len(load_digits_split(test_size=0.5)[3]) == 899
+
+
+def test_iterate_minibatches_covers_everything_once():
+    batches = list(iterate_minibatches(10, 4, np.random.default_rng(0)))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(10))
+    again = list(iterate_minibatches(10, 4, 0))
+    for a, b in zip(batches, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        list(iterate_minibatches(10, 0, 0))
+
+
+def test_accuracy_and_confusion_matrix_against_sklearn():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 4, 50), rng.integers(0, 4, 50)
+    assert accuracy(y_true, y_pred) == pytest.approx(metrics.accuracy_score(y_true, y_pred))
+    np.testing.assert_array_equal(
+        confusion_matrix(y_true, y_pred), metrics.confusion_matrix(y_true, y_pred)
+    )
+    scores = np.eye(4)[y_pred]  # (N, K) scores: argmax is y_pred
+    assert accuracy(y_true, scores) == accuracy(y_true, y_pred)
+
+
+def test_confusion_matrix_by_hand_and_errors():
+    cm = confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), num_classes=4)
+    np.testing.assert_array_equal(cm, [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="label 3 does not fit num_classes=3"):
+        confusion_matrix(np.array([0, 3]), np.array([0, 1]), num_classes=3)
+    with pytest.raises(ValueError, match=r"y_true has shape \(2,\) but y_pred has \(3,\)"):
+        accuracy(np.array([0, 1]), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="y_pred must be integer labels"):
+        accuracy(np.array([0, 1]), np.array([0.0, 1.0]))
+
+
+def test_make_digits_cnn(digits):
+    model = make_digits_cnn(rng=0)
+    assert [type(layer).__name__ for layer in model] == [
+        "Conv2D",
+        "ReLU",
+        "MaxPool2D",
+        "Flatten",
+        "Dense",
+    ]
+    assert model.forward(digits[0][:5]).shape == (5, 10)
+    assert model[4].w.shape == (256, 10)
+    np.testing.assert_array_equal(make_digits_cnn(rng=0)[0].w, model[0].w)
+    assert not np.array_equal(make_digits_cnn(rng=1)[0].w, model[0].w)
+
+
+def run(data, epochs=2, seed=0, optimiser=SGD, **kw):
+    model = make_digits_cnn(rng=seed)
+    opt = optimiser(model, **(kw or {"lr": 0.05, "momentum": 0.9}))
+    history = train(model, opt, SoftmaxCrossEntropy(), data, epochs, 32, rng=seed)
+    return model, opt, history
+
+
+def test_short_run_learns_and_records_history(small):
+    _, _, history = run(small)
+    assert set(history) == {
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "batch_loss",
+        "grad_norm",
+    }
+    assert len(history["train_loss"]) == len(history["test_acc"]) == 2
+    steps = 2 * 10  # ceil(300 / 32) = 10 batches per epoch
+    assert len(history["batch_loss"]) == steps
+    assert set(history["grad_norm"]) == {"0.Conv2D", "4.Dense"}
+    assert all(len(v) == steps and min(v) > 0 for v in history["grad_norm"].values())
+    # Ten classes start near log(10) = 2.3; two epochs bring the loss well down.
+    assert history["batch_loss"][0] > 1.5
+    assert history["train_loss"][1] < history["train_loss"][0] < history["batch_loss"][0]
+    assert history["test_acc"][1] > 0.6
+
+
+def test_training_is_deterministic(small):
+    model_a, _, a = run(small, optimiser=Adam, lr=3e-3)
+    model_b, _, b = run(small, optimiser=Adam, lr=3e-3)
+    assert a == b  # identical floats, list by list
+    for key, p in model_a.params.items():
+        np.testing.assert_array_equal(p, model_b.params[key])
+    _, _, c = run(small, seed=1, optimiser=Adam, lr=3e-3)
+    assert c["batch_loss"] != a["batch_loss"]
+
+
+def test_momentum_carries_across_epochs_and_calls(small):
+    # Two calls of one epoch with the same optimiser and rng == one call of two epochs:
+    # neither the velocity nor anything else is reset between epochs.
+    model_a, opt_a, _ = run(small, epochs=2)
+    model_b = make_digits_cnn(rng=0)
+    opt_b = SGD(model_b, lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        train(model_b, opt_b, SoftmaxCrossEntropy(), small, 1, 32, rng=rng)
+    for key, p in model_a.params.items():
+        np.testing.assert_array_equal(p, model_b.params[key])
+        np.testing.assert_array_equal(opt_a.velocity[key], opt_b.velocity[key])
+    assert opt_b.t == 20
+
+
+def test_evaluate_restores_mode(small):
+    model = make_digits_cnn()
+    loss, acc = evaluate(model, SoftmaxCrossEntropy(), small[2], small[3], batch_size=50)
+    assert model.training and 0 <= acc <= 1 and loss > 0
+    assert acc == accuracy(small[3], model.predict(small[2]))
+
+
+def test_progress_bar_is_optional(small, capsys):
+    model = make_digits_cnn()
+    train(model, SGD(model, lr=0.01), SoftmaxCrossEntropy(), small, 1, 100, rng=0, progress=True)
+    assert "training" in capsys.readouterr().err
+    train(model, SGD(model, lr=0.01), SoftmaxCrossEntropy(), small, 1, 100, rng=0)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_train_errors(small):
+    model = make_digits_cnn()
+    opt, loss = SGD(model, lr=0.01), SoftmaxCrossEntropy()
+    bad = (small[0], small[1][:-1], small[2], small[3])
+    with pytest.raises(ValueError, match="matching lengths, got 300, 299, 120, 120"):
+        train(model, opt, loss, bad, 1, 32, rng=0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        train(model, opt, loss, small, 1, 0, rng=0)
