@@ -1,0 +1,511 @@
+"""Drawings for Part I (chapters 2-4): im2col by hand, the index arrays, the forward pass.
+
+Every function takes ``ax=None`` (a new figure without pyplot if None) and returns ``ax``.
+Several arrays are drawn side by side on one axes, in data coordinates with the origin at the
+top left: ``(row, col)`` of an array is ``(y, x)`` of the picture. Colours follow
+:mod:`conv.style`: padding grey, the current window / its patch / its column orange.
+
+Shapes: ``image (H, W)``, ``x (N, C, H, W)``, ``kernel (KH, KW)``,
+``X_col (C*KH*KW, OH*OW*N)`` with ``OH = (H + 2P - KH) / S + 1``; column
+``(oh*OW + ow)*N + n``, row ``(c*KH + i)*KW + j``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Rectangle
+
+from . import style
+from .geometry import check_int, conv_output_shape
+from .im2col import im2col_indices, im2col_teaching
+from .plotting import _finish, draw_grid, new_ax
+
+__all__ = [
+    "KERNELS",
+    "draw_matrix",
+    "plot_im2col_step",
+    "plot_gemm",
+    "plot_index_arrays",
+    "xcol_source",
+    "plot_xcol_mapping",
+    "sample_image",
+    "feature_map",
+    "plot_feature_map",
+    "plot_filter_bank",
+]
+
+
+#: Classic 3x3 kernels (lists of rows), used by chapter 4 and its filter explorer.
+KERNELS = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "blur (box)": [[1 / 9] * 3] * 3,
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "vertical edges (Sobel)": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
+    "horizontal edges (Sobel)": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+    "outline (Laplacian)": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+}
+
+
+def draw_matrix(
+    values,
+    ax=None,
+    *,
+    origin=(0.0, 0.0),
+    faces=None,
+    annotate=True,
+    fmt="{:g}",
+    fontsize=7,
+    label=None,
+    cell=1.0,
+    text_mask=None,
+):
+    """Draw a matrix as coloured cells (one image + grid lines), fast enough for ~3000 cells.
+
+    values    : (R, C) array (written in the cells when ``annotate``)
+    faces     : (R, C, 3) RGB colours of the cells, or None (white)
+    text_mask : (R, C) bool, which cells get their value written (default: all)
+    cell      : side of one cell in data units
+    Returns ``ax``; the image artist has gid ``"matrix"``.
+    """
+    ax = new_ax(ax)
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"draw_matrix needs a 2-D array, got shape {values.shape}")
+    rows, cols = values.shape
+    if faces is None:
+        faces = np.ones((rows, cols, 3))
+    x0, y0 = origin
+    extent = (x0, x0 + cols * cell, y0 + rows * cell, y0)
+    ax.imshow(faces, extent=extent, interpolation="nearest", gid="matrix", zorder=1)
+    grid = dict(color=style.GRID, linewidth=0.5, zorder=2)
+    ax.vlines(x0 + cell * np.arange(cols + 1), y0, y0 + rows * cell, **grid)
+    ax.hlines(y0 + cell * np.arange(rows + 1), x0, x0 + cols * cell, **grid)
+    if annotate:
+        for r in range(rows):
+            for c in range(cols):
+                if text_mask is None or text_mask[r, c]:
+                    ax.text(
+                        x0 + (c + 0.5) * cell,
+                        y0 + (r + 0.5) * cell,
+                        fmt.format(values[r, c]),
+                        ha="center",
+                        va="center",
+                        fontsize=fontsize,
+                        color=style.TEXT,
+                        zorder=5,
+                    )
+    if label:
+        ax.text(x0 + cols * cell / 2, y0 - 0.35, label, ha="center", va="bottom", fontsize=9)
+    return ax
+
+
+def _highlight(ax, x, y, width, height, gid, color=style.CURRENT, lw=2.5):
+    """Outline a rectangle (gid names it for tests) in the current-window colour."""
+    rect = Rectangle(
+        (x, y), width, height, fill=False, edgecolor=color, linewidth=lw, zorder=6, gid=gid
+    )
+    ax.add_patch(rect)
+    return rect
+
+
+def _faces(shape, pad_mask=None, current=None):
+    """RGB faces: white, padding grey, ``current`` (bool mask) in the current-window tint."""
+    faces = np.ones(shape + (3,))
+    if pad_mask is not None:
+        faces[pad_mask] = to_rgb(style.PAD)
+    if current is not None:
+        faces[current] = to_rgb(style.CURRENT_FILL)
+    return faces
+
+
+def _pad_mask_cols(x_shape, kernel_h, kernel_w, stride, padding):
+    """(C*KH*KW, OH*OW*N) bool: which entries of X_col are padding zeros."""
+    n = x_shape[0]
+    _, row, col = im2col_indices(x_shape, kernel_h, kernel_w, stride, padding)
+    h, w = x_shape[2:]
+    pad = (row < padding) | (row >= h + padding) | (col < padding) | (col >= w + padding)
+    return np.repeat(pad, n, axis=1)  # image index fastest
+
+
+def plot_im2col_step(image, kernel_h, kernel_w, stride=1, padding=0, step=0, ax=None):
+    """One step of im2col: window ``step`` on the padded image, its patch, its column of X_col.
+
+    image : (H, W);  X_col : (KH*KW, OH*OW) built by :func:`conv.im2col_teaching`.
+    The window, the flattened patch (a column of KH*KW numbers) and column ``step`` of X_col
+    share the current-window colour; columns after ``step`` are still empty, entries that
+    come from padding are grey. Returns ``ax`` (the column outline has gid ``"column"``).
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}")
+    x_shape = (1, 1) + image.shape
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding)
+    step = check_int("step", step, 0)
+    if step >= oh * ow:
+        raise ValueError(f"step must be in 0..{oh * ow - 1}, got {step}")
+    ax = new_ax(ax, figsize=(9, 2.8))
+    cols = im2col_teaching(image[None, None], kernel_h, kernel_w, stride, padding)
+    pad = _pad_mask_cols(x_shape, kernel_h, kernel_w, stride, padding)
+    padded = np.pad(image, padding)
+    hp, wp = padded.shape
+    r, c = divmod(step, ow)
+    top, left = r * stride, c * stride
+    draw_grid(
+        padded,
+        ax=ax,
+        pad=padding,
+        window=(top, left, kernel_h, kernel_w),
+        label=f"padded image {hp}x{wp}",
+        fontsize=9,
+    )
+    k = kernel_h * kernel_w
+    height = max(hp, k)
+    # the flattened patch
+    xp, yp = wp + 1.2, (height - k) / 2
+    patch = cols[:, step : step + 1]
+    draw_matrix(
+        patch,
+        ax=ax,
+        origin=(xp, yp),
+        faces=_faces(patch.shape, pad[:, step : step + 1], ~pad[:, step : step + 1]),
+        fontsize=8,
+        label="patch",
+    )
+    _highlight(ax, xp, yp, 1, k, "patch")
+    # X_col, filled up to the current column
+    xc = xp + 2.4
+    done = np.zeros(cols.shape, bool)
+    done[:, : step + 1] = True
+    faces = _faces(cols.shape, pad & done, None)
+    faces[:, step][~pad[:, step]] = to_rgb(style.CURRENT_FILL)
+    draw_matrix(
+        cols,
+        ax=ax,
+        origin=(xc, yp),
+        faces=faces,
+        fontsize=7 if cols.shape[1] <= 30 else 5,
+        text_mask=done,
+        label=f"X_col ({cols.shape[0]} x {cols.shape[1]})",
+    )
+    _highlight(ax, xc + step, yp, 1, k, "column")
+    for q in range(cols.shape[1]):  # column numbers under X_col
+        ax.text(xc + q + 0.5, yp + k + 0.15, str(q), ha="center", va="top", fontsize=5)
+    arrow = dict(arrowstyle="->", color=style.CURRENT, lw=1.5)
+    ax.annotate(
+        "",
+        xy=(xp - 0.1, yp + k / 2),
+        xytext=(left + kernel_w, top + kernel_h / 2),
+        arrowprops=arrow,
+    )
+    ax.annotate(
+        "",
+        xy=(xc + step + 0.5, yp - 0.05),
+        xytext=(xp + 1, yp),
+        arrowprops=dict(arrow, connectionstyle="arc3,rad=-0.3"),
+    )
+    title = (
+        f"window {step}: rows {top}-{top + kernel_h - 1}, columns {left}-{left + kernel_w - 1} "
+        f"of the padded image  ->  column {step} of X_col"
+    )
+    return _finish(ax, xc + cols.shape[1], max(height, yp + k + 0.8), title)
+
+
+def plot_gemm(w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_col")):
+    """The forward pass as one product: ``w_row (K, C*KH*KW) @ x_col (C*KH*KW, M) = out (K, M)``.
+
+    The three matrices are drawn side by side with their shapes; entries are written when
+    they fit. Returns ``ax``.
+    """
+    w_row, x_col, out = (np.asarray(a) for a in (w_row, x_col, out))
+    if w_row.shape[1] != x_col.shape[0] or out.shape != (w_row.shape[0], x_col.shape[1]):
+        raise ValueError(
+            f"shapes do not chain: {w_row.shape} @ {x_col.shape} -> expected "
+            f"{(w_row.shape[0], x_col.shape[1])}, got {out.shape}"
+        )
+    ax = new_ax(ax, figsize=(9, 3))
+    x = 0.0
+    height = max(w_row.shape[0], x_col.shape[0])
+    for i, (m, name) in enumerate(zip((w_row, x_col, out), names)):
+        y = (height - m.shape[0]) / 2
+        small = m.size <= 400
+        draw_matrix(
+            m,
+            ax=ax,
+            origin=(x, y),
+            annotate=small,
+            fontsize=6,
+            label=f"{name} {m.shape[0]}x{m.shape[1]}",
+        )
+        x += m.shape[1]
+        if i < 2:
+            ax.text(
+                x + 0.75, height / 2, "@" if i == 0 else "=", ha="center", va="center", fontsize=14
+            )
+            x += 1.5
+    return _finish(ax, x, height + 0.3)
+
+
+def plot_index_arrays(x_shape, kernel_h, kernel_w, stride=1, padding=0, ax=None):
+    """The three index arrays of :func:`conv.im2col_indices`, each entry written in its cell.
+
+    channel : (C*KH*KW, 1) on the left; row and col : (C*KH*KW, OH*OW), one above the other.
+    Cells are tinted by value (darker = larger) so runs of equal entries stand out; thick
+    lines separate the channels. Returns ``ax``.
+    """
+    channel, row, col = im2col_indices(x_shape, kernel_h, kernel_w, stride, padding)
+    k, m = row.shape
+    big = k * m > 600
+    ax = new_ax(ax, figsize=(9, 4))
+    cmap = colormaps["Blues"]
+
+    def tint(a):
+        a = np.asarray(a, float)
+        span = a.max() - a.min() or 1.0
+        return cmap(0.05 + 0.45 * (a - a.min()) / span)[..., :3]
+
+    x0 = 2.5
+    if m <= 10:  # narrow arrays: row and col side by side
+        y1, x1 = 0.0, x0 + m + 1.5
+        blocks = [(channel, (0.0, 0.0), f"channel {channel.shape}")]
+    else:  # wide arrays: col under row, with the channel column repeated
+        y1, x1 = k + 1.6, x0
+        blocks = [
+            (channel, (0.0, 0.0), f"channel {channel.shape}"),
+            (channel, (0.0, y1), f"channel {channel.shape}"),
+        ]
+    blocks += [(row, (x0, 0.0), f"row {row.shape}"), (col, (x1, y1), f"col {col.shape}")]
+    for values, origin, label in blocks:
+        draw_matrix(
+            values,
+            ax=ax,
+            origin=origin,
+            faces=tint(values),
+            annotate=not big,
+            fontsize=7 if m <= 30 else 5,
+            label=label,
+        )
+    per = kernel_h * kernel_w
+    for y in sorted({0.0, y1}):
+        for c in range(1, int(x_shape[1])):
+            ax.hlines(y + c * per, 0, x1 + m, color=style.TEXT, linewidth=2, zorder=4)
+    return _finish(ax, x1 + m, y1 + k)
+
+
+def xcol_source(x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, row=None):
+    """Where a column or a row of ``X_col (C*KH*KW, OH*OW*N)`` comes from.
+
+    Exactly one of ``column``/``row`` is given. Returns a dict with ``"pixels"``: a bool mask
+    ``(N, C, H + 2P, W + 2P)`` of the padded-input pixels read, and a one-line ``"text"``;
+    for a column also ``image``, ``position`` (oh, ow) and ``top_left``; for a row also
+    ``channel`` and ``offset`` (i, j).
+    """
+    n, c, h, w = (check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding)
+    if (column is None) == (row is None):
+        raise ValueError("give exactly one of column= or row=")
+    mask = np.zeros((n, c, h + 2 * padding, w + 2 * padding), bool)
+    if column is not None:
+        column = check_int("column", column, 0)
+        if column >= oh * ow * n:
+            raise ValueError(f"column must be in 0..{oh * ow * n - 1}, got {column}")
+        p, img = divmod(column, n)
+        r, q = divmod(p, ow)
+        top, left = r * stride, q * stride
+        mask[img, :, top : top + kernel_h, left : left + kernel_w] = True
+        text = (
+            f"column {column} = ({r}*{ow} + {q})*{n} + {img}: image {img}, window ({r}, {q}), "
+            f"padded rows {top}-{top + kernel_h - 1}, columns {left}-{left + kernel_w - 1}, "
+            f"all {c} channel(s)"
+        )
+        return dict(pixels=mask, text=text, image=img, position=(r, q), top_left=(top, left))
+    row = check_int("row", row, 0)
+    if row >= c * kernel_h * kernel_w:
+        raise ValueError(f"row must be in 0..{c * kernel_h * kernel_w - 1}, got {row}")
+    ch, rest = divmod(row, kernel_h * kernel_w)
+    i, j = divmod(rest, kernel_w)
+    mask[:, ch, i : i + stride * oh : stride, j : j + stride * ow : stride] = True
+    text = (
+        f"row {row} = ({ch}*{kernel_h} + {i})*{kernel_w} + {j}: channel {ch}, kernel offset "
+        f"({i}, {j}): pixel ({i}, {j}) of every window, in all {n} image(s)"
+    )
+    return dict(pixels=mask, text=text, channel=ch, offset=(i, j))
+
+
+def plot_xcol_mapping(
+    x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, row=None, ax=None
+):
+    """The input batch (N rows of C padded images) next to ``X_col``, one column or row picked.
+
+    The input holds ``0, 1, 2, ...`` (``np.arange``) so every entry of X_col can be traced;
+    the pixels the picked column/row reads are tinted in the current-window colour on the
+    images, and the picked column/row of X_col is outlined. Padding is grey in both.
+    Returns ``ax`` (the outline on X_col has gid ``"picked"``).
+    """
+    src = xcol_source(x_shape, kernel_h, kernel_w, stride, padding, column, row)
+    n, c, h, w = x_shape
+    x = np.arange(n * c * h * w).reshape(x_shape)
+    cols = im2col_teaching(x, kernel_h, kernel_w, stride, padding)
+    pad = _pad_mask_cols(x_shape, kernel_h, kernel_w, stride, padding)
+    hp, wp = h + 2 * padding, w + 2 * padding
+    ax = new_ax(ax, figsize=(9, 4))
+    rows_, ncols = cols.shape
+    total = c * (wp + 1) + 1.5 + ncols  # width of the picture in cells
+    small_img = total <= 45
+    for img in range(n):
+        for ch in range(c):
+            origin = (ch * (wp + 1), img * (hp + 1.6))
+            padded = np.pad(x[img, ch], padding)
+            pad_mask = np.ones((hp, wp), bool)
+            pad_mask[padding : padding + h, padding : padding + w] = False
+            picked = src["pixels"][img, ch]
+            draw_matrix(
+                padded,
+                ax=ax,
+                origin=origin,
+                faces=_faces((hp, wp), pad_mask, picked),
+                annotate=small_img,
+                fontsize=6,
+                label=f"image {img}, channel {ch}" if wp >= 5 else f"n={img}, c={ch}",
+            )
+    xc = c * (wp + 1) + 1.5
+    picked = np.zeros(cols.shape, bool)
+    if column is not None:
+        picked[:, column] = True
+    else:
+        picked[row, :] = True
+    draw_matrix(
+        cols,
+        ax=ax,
+        origin=(xc, 0),
+        faces=_faces(cols.shape, pad, picked & ~pad),
+        annotate=small_img and rows_ <= 18,
+        fontsize=5 if ncols > 20 else 6,
+        label=f"X_col ({rows_} x {ncols})",
+    )
+    per = kernel_h * kernel_w
+    for ch in range(1, c):
+        ax.hlines(ch * per, xc, xc + ncols, color=style.TEXT, linewidth=2, zorder=4)
+    if column is not None:
+        _highlight(ax, xc + column, 0, 1, rows_, "picked")
+    else:
+        _highlight(ax, xc, row, ncols, 1, "picked")
+    height = max(n * (hp + 1.6) - 1.6, rows_)
+    title = src["text"]
+    if len(title) > 95:  # two lines in a 9-inch figure
+        cut = title.rfind(", ", 0, 95)
+        title = title[: cut + 1] + "\n" + title[cut + 2 :]
+    return _finish(ax, xc + ncols, height, title)
+
+
+def sample_image(block=8):
+    """Grace Hopper's portrait from matplotlib's bundled sample data, greyscale, in [0, 1].
+
+    The 600x512 photo is cropped to a multiple of ``block`` and averaged over
+    ``block x block`` tiles; ``block=8`` gives ``(75, 63)``: odd sizes (one row or
+    column is dropped otherwise), so a 3x3 kernel with stride 2 and padding 1 tiles it
+    exactly. No download.
+    """
+    from matplotlib.cbook import get_sample_data
+    from PIL import Image
+
+    block = check_int("block", block, 1)
+    with get_sample_data("grace_hopper.jpg") as f:
+        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=float) / 255.0
+    grey = rgb @ np.array([0.299, 0.587, 0.114])  # (600, 512)
+    h, w = (grey.shape[0] // block) * block, (grey.shape[1] // block) * block
+    small = grey[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+    # odd sizes: drop one row/column if even
+    return small[
+        : small.shape[0] - (small.shape[0] + 1) % 2, : small.shape[1] - (small.shape[1] + 1) % 2
+    ]
+
+
+def feature_map(image, kernel, stride=1, padding=0):
+    """One filter on one greyscale image via :func:`conv.conv2d_forward` (no bias).
+
+    image : (H, W), kernel : (KH, KW) -> (OH, OW).
+    """
+    from .functional import conv2d_forward
+
+    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(f"image and kernel must be 2-D, got {image.shape} and {kernel.shape}")
+    return conv2d_forward(image[None, None], kernel[None, None], np.zeros(1), stride, padding)[0, 0]
+
+
+def _show(ax, a, x0, label, cmap="gray"):
+    h, w = a.shape
+    lo, hi = (float(v) for v in np.percentile(a, [1, 99]))  # robust contrast
+    ax.imshow(
+        a,
+        cmap=cmap,
+        vmin=lo,
+        vmax=hi if hi > lo else lo + 1,
+        extent=(x0, x0 + w, h, 0),
+        interpolation="nearest",
+        zorder=1,
+    )
+    ax.add_patch(Rectangle((x0, 0), w, h, fill=False, edgecolor=style.GRID, linewidth=0.8))
+    ax.text(x0 + w / 2, -1.5, label, ha="center", va="bottom", fontsize=9)
+
+
+def plot_feature_map(image, kernel, stride=1, padding=0, ax=None, name="kernel"):
+    """Input image, kernel (values written) and feature map, pixels at the same scale.
+
+    image : (H, W), kernel : (KH, KW). Drawing both maps at one pixel per unit makes the
+    effect of stride and padding on the size visible. Returns ``ax``.
+    """
+    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
+    out = feature_map(image, kernel, stride, padding)  # raises on bad geometry
+    ax = new_ax(ax, figsize=(9, 3.6))
+    h, w = image.shape
+    _show(ax, image, 0, f"input {h}x{w}")
+    kh, kw = kernel.shape
+    cell = min(h / (2.2 * kh), 8.0)
+    xk = w + 4
+    draw_matrix(
+        kernel,
+        ax=ax,
+        origin=(xk, (h - kh * cell) / 2),
+        cell=cell,
+        fontsize=8,
+        faces=_kernel_faces(kernel),
+        label=name,
+    )
+    xo = xk + kw * cell + 4
+    _show(ax, out, xo, f"feature map {out.shape[0]}x{out.shape[1]}  (S={stride}, P={padding})")
+    ax.set_xlim(-1, xo + out.shape[1] + 1)
+    ax.set_ylim(h + 1, -6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def _kernel_faces(kernel):
+    """Blue for positive weights, red for negative, white for zero (diverging, light)."""
+    m = np.abs(kernel).max() or 1.0
+    return colormaps["RdBu"](0.5 + 0.35 * kernel / m)[..., :3]
+
+
+def plot_filter_bank(image, kernels, stride=1, padding=0, ax=None):
+    """The image and one feature map per named kernel, side by side at the same pixel scale.
+
+    image : (H, W); kernels : dict name -> (KH, KW) array. Each map is labelled with its
+    name and shape. Returns ``ax``.
+    """
+    image = np.asarray(image, float)
+    ax = new_ax(ax, figsize=(9, 2.6))
+    h, w = image.shape
+    _show(ax, image, 0, f"input {h}x{w}")
+    x = w + 3
+    for name, kernel in kernels.items():
+        out = feature_map(image, kernel, stride, padding)
+        _show(ax, out, x, f"{name} {out.shape[0]}x{out.shape[1]}")
+        x += out.shape[1] + 3
+    ax.set_xlim(-1, x - 2)
+    ax.set_ylim(h + 1, -6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
