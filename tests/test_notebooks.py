@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 CHAPTERS = [p for p in NOTEBOOKS if p.name[:2].isdigit()]
-BACK_MATTER = {"errata"}
+NON_CHAPTERS = {"intro", "errata"}  # front and back matter
 
 
 def _load(path):
@@ -75,7 +75,7 @@ def test_widget_cells_are_hidden_in_html_and_ignored_by_nbval(path):
 
 def test_every_notebook_is_in_the_toc():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    files = {c["file"] for part in toc["parts"] for c in part["chapters"]} | {toc["root"]}
     missing = [p.stem for p in NOTEBOOKS if f"book/{p.stem}" not in files]
     assert missing == [], f"notebooks not in _toc.yml: {missing}"
 
@@ -84,4 +84,4 @@ def test_name_convention():
     import re
 
     for p in NOTEBOOKS:
-        assert re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", p.name) or p.stem in BACK_MATTER, p.name
+        assert re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", p.name) or p.stem in NON_CHAPTERS, p.name
