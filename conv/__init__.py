@@ -25,6 +25,7 @@ from .im2col import (
     overlap_counts,
 )
 from .layers import Conv2D, he_std
+from .transposed import conv_transpose2d_backward, conv_transpose2d_forward
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,8 @@ __all__ = [
     "conv2d_backward",
     "conv2d_forward",
     "conv_output_shape",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_forward",
     "functional",
     "geometry",
     "gradcheck",
@@ -55,7 +58,17 @@ __all__ = [
 
 # Modules for the book (matplotlib, ipywidgets, scikit-learn) load on first use, so that the
 # numerical core imports nothing heavy: ``conv.widgets.padding_stride_explorer()`` just works.
-_LAZY = {"plotting", "animation", "widgets", "style", "bench", "nn", "optim", "train"}
+_LAZY = {
+    "plotting",
+    "animation",
+    "widgets",
+    "style",
+    "bench",
+    "nn",
+    "optim",
+    "train",
+    "transposed",
+}
 
 
 def __getattr__(name):

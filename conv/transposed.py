@@ -1,0 +1,201 @@
+"""Transposed convolution: the input gradient of a convolution, used as a layer of its own.
+
+A convolution maps ``x (N, C, H, W)`` to ``out (N, K, OH, OW)``. Its backward pass maps an
+upstream gradient of the output's shape back to the input's shape::
+
+    dX = col2im(W_row.T @ dout_flat)
+
+Read as a function of ``dout`` alone, that is a linear map from a small ``(OH, OW)`` grid to a
+larger ``(H, W)`` one: every input cell *stamps* a copy of the kernel, scaled by its value, onto
+the output, and overlapping stamps add. Used forward in a network it upsamples, and it is called
+a transposed convolution (its matrix is the transpose of the convolution's matrix).
+
+Shapes (S stride, P padding, D dilation), with the letters of the convolution it transposes::
+
+    x    (N, K, H, W)      the transposed conv's input (a "dout" of the convolution)
+    w    (K, C, KH, KW)    the same filters as the convolution
+    b    (C,)              one bias per output channel
+    out  (N, C, OH, OW)    OH = (H - 1)*S - 2P + D*(KH - 1) + 1
+
+The last line is the convolution's output-size formula solved for its input size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .functional import _float_dtype, conv2d_forward
+from .geometry import check_array, check_int
+from .im2col import col2im, im2col
+
+__all__ = [
+    "transposed_output_size",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+    "naive_conv_transpose2d",
+    "dilate",
+    "flip_kernel",
+    "flipped_conv_input_gradient",
+]
+
+
+def transposed_output_size(size, kernel, stride=1, padding=0, dilation=1) -> int:
+    """``(size - 1)*S - 2P + D*(kernel - 1) + 1``; raises ``ValueError`` if it is below 1.
+
+    >>> transposed_output_size(4, 4, stride=2, padding=1)
+    8
+    """
+    size = check_int("size", size, 1)
+    kernel = check_int("kernel", kernel, 1)
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1
+    if out < 1:
+        raise ValueError(
+            f"({size} - 1)*{stride} - 2*{padding} + {dilation}*({kernel} - 1) + 1 = {out}: "
+            f"the padding {padding} crops away the whole output"
+        )
+    return out
+
+
+def _check(x, w, b, stride, padding, dilation):
+    x = check_array("x", x, 4, "(N, K, H, W)")
+    w = check_array("w", w, 4, "(K, C, KH, KW)")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"channel mismatch: x has K={x.shape[1]} channels (shape {x.shape}) but w has "
+            f"K={w.shape[0]} filters (shape {w.shape})"
+        )
+    if b is not None:
+        b = check_array("b", b, 1, "(C,)")
+        if b.shape != (w.shape[1],):
+            raise ValueError(f"b must have shape (C,) = ({w.shape[1]},), got {b.shape}")
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    oh = transposed_output_size(x.shape[2], w.shape[2], stride, padding, dilation)
+    ow = transposed_output_size(x.shape[3], w.shape[3], stride, padding, dilation)
+    return x, w, b, stride, padding, dilation, (oh, ow)
+
+
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Transposed convolution of ``x (N, K, H, W)`` with ``w (K, C, KH, KW)``, plus ``b (C,)``.
+
+    Returns ``out (N, C, OH, OW)`` with ``OH = (H - 1)*S - 2P + D*(KH - 1) + 1``. Computed
+    exactly as a convolution's input gradient, in the book's layout::
+
+        x_flat = x.transpose(1, 2, 3, 0).reshape(K, H*W*N)      (image index fastest)
+        cols   = W_row.T @ x_flat                                (C*KH*KW, H*W*N)
+        out    = col2im(cols, (N, C, OH, OW), KH, KW, S, P, D)
+
+    so ``conv_transpose2d_forward(dout, w, stride=S, padding=P)`` equals the ``dx`` of
+    ``conv2d_backward(dout, x, w, S, P)`` for any ``x`` of shape ``(N, C, OH, OW)``.
+    """
+    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
+    dtype = _float_dtype(x, w) if b is None else _float_dtype(x, w, b)
+    n, k, _, _ = x.shape
+    _, c, kh, kw = w.shape
+    x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
+    cols = w.astype(dtype).reshape(k, -1).T @ x_flat  # (C*KH*KW, H*W*N)
+    out = col2im(cols, (n, c, oh, ow), kh, kw, s, p, d)
+    if b is not None:
+        out = out + b.astype(dtype)[None, :, None, None]
+    return out
+
+
+def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
+    """Gradients of :func:`conv_transpose2d_forward` given ``dout (N, C, OH, OW)``.
+
+    Returns ``dx (N, K, H, W)``, ``dw (K, C, KH, KW)``, ``db (C,)``. The adjoint of ``col2im``
+    is ``im2col``, so ``dcols = im2col(dout)`` and then, from ``cols = W_row.T @ x_flat``::
+
+        dx_flat = W_row @ dcols           (a plain convolution of dout with w)
+        dW_row  = x_flat @ dcols.T
+        db      = dout.sum(axis=(0, 2, 3))
+    """
+    x, w, _, s, p, d, (oh, ow) = _check(x, w, None, stride, padding, dilation)
+    n, k, h, wid = x.shape
+    _, c, kh, kw = w.shape
+    dout = check_array("dout", dout, 4, "(N, C, OH, OW)")
+    if dout.shape != (n, c, oh, ow):
+        raise ValueError(
+            f"dout must have shape (N, C, OH, OW) = {(n, c, oh, ow)}, got {dout.shape}"
+        )
+    dtype = _float_dtype(dout, x, w)
+    dcols = im2col(dout.astype(dtype), kh, kw, s, p, d)  # (C*KH*KW, H*W*N)
+    w_row = w.astype(dtype).reshape(k, -1)
+    x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
+    dx = (w_row @ dcols).reshape(k, h, wid, n).transpose(3, 0, 1, 2)
+    dw = (x_flat @ dcols.T).reshape(w.shape)
+    db = dout.astype(dtype).sum(axis=(0, 2, 3))
+    return dx, dw, db
+
+
+def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Loop reference: every input value stamps the kernel, scaled, onto the output.
+
+    ``out_pad[n, c, S*h + D*i, S*v + D*j] += x[n, k, h, v] * w[k, c, i, j]`` over all indices,
+    then the ``P`` border rows and columns are cropped. Shapes as in
+    :func:`conv_transpose2d_forward`; shares no code with it beyond argument checking.
+    """
+    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
+    dtype = _float_dtype(x, w) if b is None else _float_dtype(x, w, b)
+    n, k, h, wid = x.shape
+    _, c, kh, kw = w.shape
+    out = np.zeros((n, c, oh + 2 * p, ow + 2 * p), dtype=dtype)
+    for img in range(n):
+        for f in range(k):
+            for r in range(h):
+                for q in range(wid):
+                    for ch in range(c):
+                        for i in range(kh):
+                            for j in range(kw):
+                                out[img, ch, s * r + d * i, s * q + d * j] += (
+                                    x[img, f, r, q] * w[f, ch, i, j]
+                                )
+    out = out[:, :, p : p + oh, p : p + ow]
+    if b is not None:
+        out = out + b[None, :, None, None]
+    return out
+
+
+def dilate(x, stride):
+    """Insert ``stride - 1`` zeros between neighbouring entries of ``x (N, K, H, W)``.
+
+    Returns ``(N, K, (H - 1)*S + 1, (W - 1)*S + 1)`` with ``out[..., ::S, ::S] == x``.
+    """
+    x = check_array("x", x, 4, "(N, K, H, W)")
+    stride = check_int("stride", stride, 1)
+    n, k, h, wid = x.shape
+    out = np.zeros((n, k, (h - 1) * stride + 1, (wid - 1) * stride + 1), dtype=x.dtype)
+    out[:, :, ::stride, ::stride] = x
+    return out
+
+
+def flip_kernel(w):
+    """Swap the roles of input and output channels and rotate by 180 degrees.
+
+    ``w (K, C, KH, KW) -> (C, K, KH, KW)`` with ``out[c, k, i, j] = w[k, c, KH-1-i, KW-1-j]``:
+    the filters of the convolution that computes the input gradient (stride 1).
+    """
+    w = check_array("w", w, 4, "(K, C, KH, KW)")
+    return np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+
+
+def flipped_conv_input_gradient(dout, w, stride=1, padding=0):
+    """``dx`` of a convolution computed as a plain convolution: ``dout (N, K, OH, OW)`` is
+    dilated with ``S - 1`` zeros (:func:`dilate`), then convolved with the flipped kernel
+    (:func:`flip_kernel`) at stride 1 and padding ``F - 1 - P``.
+
+    Needs a square kernel ``w (K, C, F, F)`` and ``P <= F - 1``. Returns ``dx (N, C, H, W)``
+    with ``H = (OH - 1)*S + F - 2P``.
+    """
+    kh, kw = w.shape[2:]
+    if kh != kw:
+        raise ValueError(f"this view needs a square kernel, got {kh}x{kw}")
+    if padding > kh - 1:
+        raise ValueError(f"this view needs P <= F - 1 = {kh - 1}, got P = {padding}")
+    spread = dilate(dout, stride)
+    zeros = np.zeros(w.shape[1])
+    return conv2d_forward(spread, flip_kernel(w), zeros, stride=1, padding=kh - 1 - padding)

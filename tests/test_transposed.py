@@ -1,0 +1,146 @@
+"""conv.transposed: the transposed convolution is the input gradient of a convolution."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from strategies import PROPERTY, conv_cases
+
+import conv
+from conv.transposed import (
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+    dilate,
+    flip_kernel,
+    flipped_conv_input_gradient,
+    naive_conv_transpose2d,
+    transposed_output_size,
+)
+
+
+def test_output_size_formula_by_hand():
+    assert transposed_output_size(4, 4, stride=2, padding=1) == 8  # (4-1)*2 - 2 + 4
+    assert transposed_output_size(3, 3, stride=1, padding=0) == 5
+    assert transposed_output_size(3, 3, stride=2, padding=0, dilation=2) == 9  # 4 + 2*2 + 1
+    with pytest.raises(ValueError, match="crops away"):
+        transposed_output_size(1, 1, stride=1, padding=1)
+
+
+def test_single_pixel_stamps_the_kernel():
+    """A lone 1 in the input copies the kernel into the output at (S*r, S*c)."""
+    w = np.arange(9.0).reshape(1, 1, 3, 3)
+    x = np.zeros((1, 1, 2, 2))
+    x[0, 0, 1, 0] = 1.0
+    out = conv_transpose2d_forward(x, w, stride=2)
+    assert out.shape == (1, 1, 5, 5)
+    expected = np.zeros((5, 5))
+    expected[2:5, 0:3] = w[0, 0]
+    np.testing.assert_array_equal(out[0, 0], expected)
+
+
+def test_overlapping_stamps_add():
+    out = conv_transpose2d_forward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=1)
+    np.testing.assert_array_equal(out[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_bias_per_output_channel():
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal((3, 2, 2, 2))
+    b = np.array([10.0, -5.0])
+    diff = conv_transpose2d_forward(x, w, b) - conv_transpose2d_forward(x, w)
+    np.testing.assert_allclose(diff[:, 0], 10.0)
+    np.testing.assert_allclose(diff[:, 1], -5.0)
+
+
+@PROPERTY
+@given(case=conv_cases())
+def test_equals_the_input_gradient_of_the_convolution(case):
+    g = case.g
+    dx, _, _ = conv.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
+    out = conv_transpose2d_forward(case.dout, case.w, **g.conv_kwargs)
+    assert out.shape == case.x.shape
+    np.testing.assert_allclose(out, dx, rtol=1e-10, atol=1e-10)
+
+
+@PROPERTY
+@given(case=conv_cases())
+def test_matches_the_loop_reference(case):
+    b = case.x[0, :, 0, 0].copy()  # (C,)
+    fast = conv_transpose2d_forward(case.dout, case.w, b, **case.g.conv_kwargs)
+    loops = naive_conv_transpose2d(case.dout, case.w, b, **case.g.conv_kwargs)
+    np.testing.assert_allclose(fast, loops, rtol=1e-10, atol=1e-10)
+
+
+@PROPERTY
+@given(case=conv_cases(max_n=2, max_c=2, max_k=2))
+def test_adjoint_of_the_convolution(case):
+    """<conv(x), y> = <x, conv_transpose(y)> with the same filters and geometry."""
+    zero = np.zeros(case.g.k)
+    lhs = np.sum(conv.conv2d_forward(case.x, case.w, zero, **case.g.conv_kwargs) * case.dout)
+    rhs = np.sum(case.x * conv_transpose2d_forward(case.dout, case.w, **case.g.conv_kwargs))
+    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation"), [(1, 0, 1), (2, 1, 1), (2, 0, 2)])
+def test_backward_by_central_differences(stride, padding, dilation):
+    rng = np.random.default_rng(3)
+    x, w, b = (
+        rng.standard_normal((2, 2, 3, 3)),
+        rng.standard_normal((2, 3, 3, 2)),
+        rng.standard_normal(3),
+    )
+    out = conv_transpose2d_forward(x, w, b, stride, padding, dilation)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv_transpose2d_backward(dout, x, w, stride, padding, dilation)
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    num_dx = conv.numerical_gradient(lambda v: conv_transpose2d_forward(v, w, b, **kw), x, dout)
+    num_dw = conv.numerical_gradient(lambda v: conv_transpose2d_forward(x, v, b, **kw), w, dout)
+    num_db = conv.numerical_gradient(lambda v: conv_transpose2d_forward(x, w, v, **kw), b, dout)
+    assert conv.rel_error(dx, num_dx) < 1e-7
+    assert conv.rel_error(dw, num_dw) < 1e-7
+    assert conv.rel_error(db, num_db) < 1e-7
+
+
+def test_backward_input_gradient_is_a_plain_convolution():
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 3, 3, 3))
+    dout = rng.standard_normal(conv_transpose2d_forward(x, w, stride=2, padding=1).shape)
+    dx, _, _ = conv_transpose2d_backward(dout, x, w, stride=2, padding=1)
+    np.testing.assert_allclose(dx, conv.conv2d_forward(dout, w, np.zeros(2), 2, 1), atol=1e-12)
+
+
+def test_dilate_inserts_zeros():
+    x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    np.testing.assert_array_equal(dilate(x, 2)[0, 0], [[1, 0, 2], [0, 0, 0], [3, 0, 4]])
+    assert dilate(x, 1) is not x and np.array_equal(dilate(x, 1), x)
+
+
+def test_flip_kernel_rotates_and_swaps_channels():
+    w = np.arange(2 * 3 * 2 * 2.0).reshape(2, 3, 2, 2)
+    f = flip_kernel(w)
+    assert f.shape == (3, 2, 2, 2)
+    assert f[1, 0, 0, 0] == w[0, 1, 1, 1]
+    np.testing.assert_array_equal(f[2, 1], np.rot90(w[1, 2], 2))
+
+
+@PROPERTY
+@given(case=conv_cases(max_dilation=1))
+def test_flipped_kernel_view_of_the_input_gradient(case):
+    g = case.g
+    if g.kh != g.kw or g.padding > g.kh - 1:
+        with pytest.raises(ValueError):
+            flipped_conv_input_gradient(case.dout, case.w, g.stride, g.padding)
+        return
+    dx, _, _ = conv.conv2d_backward(case.dout, case.x, case.w, g.stride, g.padding)
+    got = flipped_conv_input_gradient(case.dout, case.w, g.stride, g.padding)
+    np.testing.assert_allclose(got, dx, rtol=1e-10, atol=1e-10)
+
+
+def test_argument_errors_name_the_problem():
+    with pytest.raises(ValueError, match="channel mismatch"):
+        conv_transpose2d_forward(np.ones((1, 2, 3, 3)), np.ones((3, 1, 2, 2)))
+    with pytest.raises(ValueError, match=r"b must have shape \(C,\)"):
+        conv_transpose2d_forward(np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="dout must have shape"):
+        conv_transpose2d_backward(
+            np.ones((1, 1, 3, 3)), np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2))
+        )
