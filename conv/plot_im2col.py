@@ -471,6 +471,7 @@ def plot_feature_map(image, kernel, stride=1, padding=0, ax=None, name="kernel")
         origin=(xk, (h - kh * cell) / 2),
         cell=cell,
         fontsize=8,
+        fmt="{:.2g}",
         faces=_kernel_faces(kernel),
         label=name,
     )

@@ -81,8 +81,8 @@ def _slider(description, value, lo, hi):
         max=hi,
         description=description,
         continuous_update=False,
-        style={"description_width": "2.5em"},
-        layout=W.Layout(width="15em"),
+        style={"description_width": "3.5em" if len(description) > 2 else "2.5em"},
+        layout=W.Layout(width="16em" if len(description) > 2 else "15em"),
     )
 
 

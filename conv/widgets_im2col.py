@@ -144,7 +144,7 @@ def xcol_explorer(**initial):
 
 
 def _format_kernel(kernel):
-    return "; ".join(" ".join(f"{v:.6g}" for v in row) for row in np.asarray(kernel, float))
+    return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in np.asarray(kernel, float))
 
 
 def parse_kernel(text):
