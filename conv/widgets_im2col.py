@@ -144,7 +144,7 @@ def xcol_explorer(**initial):
 
 
 def _format_kernel(kernel):
-    return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in np.asarray(kernel, float))
+    return "; ".join(" ".join(f"{v:.6g}" for v in row) for row in np.asarray(kernel, float))
 
 
 def parse_kernel(text):
@@ -183,7 +183,7 @@ class FilterExplorer(FigureExplorer):
                 value=_format_kernel(KERNELS[kernel]),
                 description="values",
                 continuous_update=False,
-                layout=W.Layout(width="24em"),
+                layout=W.Layout(width="34em"),
             ),
             "S": _slider("S", S, 1, 4),
             "P": _slider("P", P, 0, 3),
