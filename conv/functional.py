@@ -11,17 +11,29 @@ Shapes (S stride, P padding, D dilation)::
 The book writes the forward pass as ``out = W_row @ X_col + b`` with
 ``X_col = im2col(x)`` of shape ``(C*KH*KW, OH*OW*N)`` (image index fastest), followed by
 ``reshape(K, OH, OW, N).transpose(3, 0, 1, 2)``. That final transpose copies the whole output.
-Here the same products are laid out *batch-major*: ``cols_b (N, C*KH*KW, OH*OW)`` and one
+Here the same products are laid out *batch-major*: ``cols_b (N, C*KH*KW, OH*OW)`` and a
 batched matmul ``W_row @ cols_b`` whose result ``(N, K, OH*OW)`` is already NCHW, so no
-transpose is needed. The numbers are identical; only the memory layout differs.
+transpose is needed. The numbers are the same; only the memory layout differs.
+
+The images are also processed a *chunk* at a time (several images, about ``_CHUNK_BYTES`` =
+16 MiB of working memory): the chunk's columns are built, multiplied and, in the backward
+pass, folded back while they are still in the CPU cache, instead of writing the columns of
+the whole batch to main memory and reading them back. :func:`conv2d_forward` and
+:func:`conv2d_backward` never hold more than one chunk of columns; :func:`forward_cols` keeps
+the columns of the whole batch because :func:`backward_cols` (and the layer) need them again.
+
+The columns carry one extra row of ones, and ``W_row`` one extra column ``b``: the GEMM then
+adds the bias itself, with no separate pass over the output (and in :func:`conv2d_backward`
+the ``dw`` product returns ``db`` as its last column). :mod:`conv.bench` times the stages
+one by one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .geometry import check_array, check_int, conv_output_shape, pad_spatial
-from .im2col import _fold, _windows
+from .geometry import check_array, check_int, conv_output_shape
+from .im2col import _fold_cropped, _windows_into
 
 __all__ = [
     "conv2d_forward",
@@ -70,37 +82,162 @@ def batch_cols(x, kernel_h, kernel_w, stride, padding, dilation, oh, ow):
 
     ``batch_cols(x, ...)[n]`` holds the columns of image ``n``: it is ``im2col(x)[:, n::N]``.
     """
-    n, c = x.shape[:2]
-    win = _windows(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation, oh, ow)
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel_h * kernel_w, oh * ow)
+    n, c, h, w = x.shape
+    cols = np.empty((n, c, kernel_h, kernel_w, oh, ow), dtype=x.dtype)  # always a fresh array
+    padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), x.dtype) if padding else None
+    _windows_into(cols, x, padded, padding, kernel_h, kernel_w, stride, dilation)
+    return cols.reshape(n, c * kernel_h * kernel_w, oh * ow)
+
+
+# Working memory aimed at for one chunk of images (its columns, output and gradients). On the
+# 2-core machine of benchmarks/README.md (16 MiB of L3 cache) 4 to 32 MiB were within about
+# 10% of each other and 16 MiB was best; much smaller chunks pay more per-call overhead, and
+# much larger ones no longer fit in the cache.
+_CHUNK_BYTES = 16 << 20
+
+
+def _images_per_chunk(n, bytes_per_image):
+    """How many of the ``n`` images make one chunk of about ``_CHUNK_BYTES`` (at least 1)."""
+    return max(1, min(n, _CHUNK_BYTES // max(1, bytes_per_image)))
+
+
+def _no_lap(stage):
+    """Default stage clock: does nothing (:mod:`conv.bench` passes a real one)."""
+
+
+def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row):
+    """Columns of ``count`` images, ``(count, C*KH*KW [+ 1], OH*OW)``, and their window view.
+
+    With ``ones_row`` the buffer has one more row, all ones: multiplying it by
+    ``[W_row | b]`` adds the bias inside the GEMM (forward), and ``dout_b @ cols_b^T`` then
+    yields ``db`` as its last column (backward), which saves a pass over the output.
+    Returns ``(buffer, windows)`` with ``windows (count, C, KH, KW, OH, OW)`` a view of the
+    first ``C*KH*KW`` rows, ready for :func:`conv.im2col._windows_into`.
+    """
+    ckk = c * kh * kw
+    buf = np.empty((count, ckk + ones_row, oh * ow), dtype=dtype)
+    if ones_row:
+        buf[:, ckk] = 1
+    return buf, buf[:, :ckk].reshape((count, c, kh, kw, oh, ow), copy=False)
+
+
+def _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap):
+    """Forward pass on validated arrays, one chunk of images at a time.
+
+    Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns
+    ``(N, C*KH*KW, OH*OW)`` (else ``None``, and one chunk-sized buffer is reused). ``b`` may
+    be ``None``. The columns carry a row of ones, so the GEMM also adds the bias, and the
+    batched product lands in NCHW: nothing is left to do after it. ``lap(stage)`` is called
+    after each stage of each chunk with ``"cols"`` and ``"gemm"``.
+    """
+    n, c, h, wid = x.shape
+    k, _, kh, kw = w.shape
+    ckk, p = c * kh * kw, oh * ow
+    dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
+    padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding else 0
+    chunk = _images_per_chunk(
+        n, (ckk * p + padded_size) * x.dtype.itemsize + k * p * dtype.itemsize
+    )
+    out = np.empty((n, k, p), dtype=dtype)
+    padded = np.zeros((chunk, c, h + 2 * padding, wid + 2 * padding), x.dtype) if padding else None
+    w_row = w.reshape(k, ckk)
+    ones_row = b is not None
+    if ones_row:
+        w_row = np.concatenate([w_row, b.reshape(k, 1)], axis=1)  # (K, C*KH*KW + 1)
+    cols, windows = _cols_buffer(n if keep_cols else chunk, c, kh, kw, oh, ow, x.dtype, ones_row)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        rows = slice(start, stop) if keep_cols else slice(0, stop - start)
+        _windows_into(windows[rows], x[start:stop], padded, padding, kh, kw, stride, dilation)
+        lap("cols")
+        out_chunk = out[start:stop]  # (m, K, OH*OW): the batched matmul lands in NCHW
+        np.matmul(w_row, cols[rows], out=out_chunk)  # bias included (the ones row)
+        lap("gemm")
+    # the kept columns are a view without the row of ones (batch_cols's values and shape)
+    return out.reshape(n, k, oh, ow), (cols[:, :ckk] if keep_cols else None)
+
+
+def _backward(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
+    """Backward pass on validated arrays, one chunk of images at a time; returns ``dx, dw, db``.
+
+    Reads the batch columns ``cols (N, C*KH*KW, OH*OW)`` when given, else rebuilds each
+    chunk's columns from ``x (N, C, H, W)``. Per chunk of ``m`` images::
+
+        db   += dout_c summed over images and positions                (K,)
+        dw   += sum_n dout_c[n] @ cols_c[n].T     batched matmul        (K, C*KH*KW)
+        dcols = W_row.T @ dout_c                   batched matmul        (m, C*KH*KW, OH*OW)
+        dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
+
+    When rebuilding, the chunk's columns carry a row of ones, so the ``dw`` product also
+    returns ``db`` (its last column) and there is no separate sum. ``lap(stage)`` is called
+    after each stage with ``"cols"`` (only when rebuilding), ``"db"``, ``"dw"``, ``"dcols"``
+    and ``"col2im"``.
+    """
+    n, c, h, wid = x_shape
+    k, _, kh, kw = w.shape
+    oh, ow = dout.shape[2:]
+    ckk, p = c * kh * kw, oh * ow
+    source = x if cols is None else cols
+    dtype = np.result_type(dout, w, source)
+    rebuild = cols is None
+    padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
+    chunk = _images_per_chunk(
+        n,
+        (ckk * p * (1 + rebuild) + k * (p + ckk) + c * h * wid) * dtype.itemsize
+        + padded_size * source.dtype.itemsize,
+    )
+    dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
+    w_t = w.reshape(k, ckk).T
+    db = np.zeros(k, dtype=dtype)
+    dw = np.zeros((k, ckk + rebuild), dtype=dtype)  # rebuilding: last column is db
+    dw_parts = np.empty((chunk, k, ckk + rebuild), dtype=dtype)
+    dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
+    dx = np.zeros((n, c, h, wid), dtype=dtype)
+    if rebuild:
+        cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
+        padded = (
+            np.zeros((chunk, c, h + 2 * padding, wid + 2 * padding), x.dtype) if padding else None
+        )
+    else:
+        ones = np.ones(p, dtype=dtype)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        m = stop - start
+        dout_chunk = dout_b[start:stop]
+        if rebuild:
+            _windows_into(windows[:m], x[start:stop], padded, padding, kh, kw, stride, dilation)
+            cols_chunk = cols_buf[:m]  # (m, C*KH*KW + 1, OH*OW), last row ones
+            lap("cols")
+        else:
+            cols_chunk = cols[start:stop]
+            db += np.matmul(dout_chunk, ones).sum(axis=0)  # faster than .sum(axis=(0, 2))
+        lap("db")
+        parts = dw_parts[:m]
+        np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=parts)  # (m, K, C*KH*KW [+1])
+        dw += parts[0] if m == 1 else parts.sum(axis=0)
+        lap("dw")
+        dcols_chunk = dcols[:m]
+        np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
+        lap("dcols")
+        _fold_cropped(dcols_chunk, dx[start:stop], kh, kw, stride, padding, dilation)
+        lap("col2im")
+    if rebuild:
+        dw, db = np.ascontiguousarray(dw[:, :ckk]), dw[:, ckk].copy()
+    return dx, dw.reshape(w.shape), db
 
 
 def forward_cols(x, w, b, stride, padding, dilation, oh, ow):
     """Forward pass on validated arrays; returns ``out (N, K, OH, OW)`` and the batch columns.
 
-    The columns ``(N, C*KH*KW, OH*OW)`` are what :func:`backward_cols` needs again.
+    The columns ``(N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
+    :func:`backward_cols` needs again.
     """
-    k, _, kh, kw = w.shape
-    cols = batch_cols(x, kh, kw, stride, padding, dilation, oh, ow)  # (N, C*KH*KW, OH*OW)
-    out = np.matmul(w.reshape(k, -1), cols)  # (N, K, OH*OW): already NCHW
-    out += b[:, None]
-    return out.reshape(x.shape[0], k, oh, ow), cols
+    return _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True)
 
 
 def backward_cols(dout, cols, x_shape, w, stride, padding, dilation):
     """Backward pass from the batch columns of :func:`forward_cols`; returns ``dx, dw, db``."""
-    n, c, h, wid = x_shape
-    k, _, kh, kw = w.shape
-    oh, ow = dout.shape[2:]
-    dout_b = dout.reshape(n, k, oh * ow)  # (N, K, OH*OW), a view
-    db = dout.sum(axis=(0, 2, 3))
-    # dw = sum_n dout_b[n] @ cols[n].T, one GEMM over the contracted (n, p) axes.
-    dw = np.tensordot(dout_b, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
-    dcols = np.matmul(w.reshape(k, -1).T, dout_b)  # (N, C*KH*KW, OH*OW)
-    dx_padded = np.zeros((n, c, h + 2 * padding, wid + 2 * padding), dtype=dcols.dtype)
-    _fold(dcols.reshape(n, c, kh, kw, oh, ow), dx_padded, kh, kw, stride, dilation, oh, ow)
-    dx = dx_padded[:, :, padding : padding + h, padding : padding + wid]
-    return dx, dw, db
+    return _backward(dout, w, stride, padding, dilation, tuple(x_shape), cols=cols)
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
@@ -109,14 +246,16 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
     ``out[n, k, oh, ow] = b[k] + sum_{c,i,j} w[k, c, i, j] * x_pad[n, c, S*oh + D*i, S*ow + D*j]``
 
     Returns ``out (N, K, OH, OW)``, ``OH = (H + 2P - D*(KH-1) - 1) / S + 1``. The dtype follows
-    the inputs (float32 stays float32; integers give float64). Nothing is modified in place.
+    the inputs (float32 stays float32; integers give float64). ``b=None`` means no bias.
+    Nothing is modified in place.
     """
     x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
         x, w, b, stride, padding, dilation
     )
-    dtype = _float_dtype(x, w, b)
-    x, w, b = (a.astype(dtype, copy=False) for a in (x, w, b))
-    return forward_cols(x, w, b, stride, padding, dilation, oh, ow)[0]
+    dtype = _float_dtype(*(a for a in (x, w, b) if a is not None))
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = None if b is None else b.astype(dtype, copy=False)
+    return _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols=False)[0]
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
@@ -128,7 +267,8 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
         dw = dout_flat @ X_col.T                      (K, OH*OW*N) @ (OH*OW*N, C*KH*KW)
         dx = col2im(W_row.T @ dout_flat)              col2im of (C*KH*KW, OH*OW*N)
 
-    computed batch-major (see the module docstring); ``col2im`` adds overlapping windows.
+    computed batch-major and a chunk of images at a time (see the module docstring), with the
+    columns rebuilt from ``x``; ``col2im`` adds overlapping windows.
     """
     x, w, _, stride, padding, dilation, (oh, ow) = check_conv_args(
         x, w, None, stride, padding, dilation
@@ -136,9 +276,7 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     dtype = _float_dtype(dout, x, w)
     x, w, dout = (a.astype(dtype, copy=False) for a in (x, w, dout))
-    k, _, kh, kw = w.shape
-    cols = batch_cols(x, kh, kw, stride, padding, dilation, oh, ow)
-    return backward_cols(dout, cols, x.shape, w, stride, padding, dilation)
+    return _backward(dout, w, stride, padding, dilation, x.shape, x=x)
 
 
 def check_dout(dout, x_shape, w_shape, oh, ow):

@@ -165,32 +165,82 @@ def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.nd
     return cols.reshape(c * kernel_h * kernel_w, oh * ow * n)
 
 
-def _fold(patches, out_padded, kernel_h, kernel_w, stride, dilation, oh, ow):
-    """Add ``patches (N, C, KH, KW, OH, OW)`` into ``out_padded (N, C, Hp, Wp)`` in place."""
+def _span(n_out, size, stride, start):
+    """Output positions ``o`` in ``[lo, hi)`` whose input index ``start + stride*o`` is inside.
+
+    ``start`` is the (possibly negative) input index of output 0 for one kernel offset:
+    ``D*i - P``. Returns ``(lo, hi, first)`` with ``first = start + stride*lo``; ``lo == hi``
+    when every position of that offset falls in the zero padding.
+    """
+    lo = 0 if start >= 0 else min(n_out, (stride - 1 - start) // stride)
+    last = size - 1 - start  # largest stride*o that still lands inside
+    hi = lo if last < 0 else max(lo, min(n_out, last // stride + 1))
+    return lo, hi, start + stride * lo
+
+
+def _fold_cropped(patches, out, kernel_h, kernel_w, stride, padding, dilation):
+    """Add ``patches (N, C, KH, KW, OH, OW)`` into the *unpadded* ``out (N, C, H, W)`` in place.
+
+    For each kernel offset ``(i, j)``, ``patches[:, :, i, j]`` lands on the pixels
+    ``(S*oh + D*i - P, S*ow + D*j - P)``: a strided slice of ``out``, so ``+=`` accumulates
+    the overlaps. Entries that would land in the padding are skipped (:func:`_span`), so no
+    padded buffer and no final crop copy are needed.
+    """
+    h, w = out.shape[2:]
+    oh, ow = patches.shape[4:]
     for i in range(kernel_h):
-        r0 = i * dilation
+        r_lo, r_hi, r0 = _span(oh, h, stride, i * dilation - padding)
         for j in range(kernel_w):
-            c0 = j * dilation
-            out_padded[:, :, r0 : r0 + stride * oh : stride, c0 : c0 + stride * ow : stride] += (
-                patches[:, :, i, j]
-            )
-    return out_padded
+            c_lo, c_hi, c0 = _span(ow, w, stride, j * dilation - padding)
+            if r_hi > r_lo and c_hi > c_lo:
+                rows = slice(r0, r0 + stride * (r_hi - r_lo - 1) + 1, stride)
+                cols = slice(c0, c0 + stride * (c_hi - c_lo - 1) + 1, stride)
+                out[:, :, rows, cols] += patches[:, :, i, j, r_lo:r_hi, c_lo:c_hi]
+    return out
+
+
+def _windows_into(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation):
+    """Copy the windows of ``x (m, C, H, W)`` into ``dst (m, C, KH, KW, OH, OW)``.
+
+    ``padded`` is ``None`` when ``padding == 0``, else a scratch array ``(>= m, C, H+2P, W+2P)``
+    whose border is zero: only its interior is overwritten, so it can be reused chunk after
+    chunk. One copy through the strided window view; no array is allocated.
+    """
+    m, _, h, w = x.shape
+    if padding:
+        src = padded[:m]
+        src[:, :, padding : padding + h, padding : padding + w] = x
+    else:
+        src = x
+    oh, ow = dst.shape[4:]
+    win = _windows(src, kernel_h, kernel_w, stride, dilation, oh, ow)  # (m, C, OH, OW, KH, KW)
+    np.copyto(dst, win.transpose(0, 1, 4, 5, 2, 3))
+    return dst
 
 
 def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     """Same result as :func:`col2im_teaching`: one strided slice-add per kernel offset.
 
-    For each kernel offset ``(i, j)`` the entries of ``cols`` that belong to it form an
-    ``(N, C, OH, OW)`` block, which lands on the pixels ``D*i + S*oh, D*j + S*ow``: a strided
+    For each kernel offset ``(i, j)`` the entries of ``cols`` that belong to it form a
+    ``(C, OH, OW, N)`` block, which lands on the pixels ``D*i + S*oh, D*j + S*ow``: a strided
     slice of the padded image, so ``+=`` on that slice accumulates every overlap correctly.
+    The sums are accumulated in a ``(C, H+2P, W+2P, N)`` buffer, where the image index is the
+    fastest axis as it is in ``cols``, so every addition reads and writes contiguous runs of
+    N numbers; one final copy gives ``(N, C, H, W)``.
     """
     cols, (n, c, h, w), (oh, ow) = _check_cols(
         cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
     )
-    patches = cols.reshape(c, kernel_h, kernel_w, oh, ow, n).transpose(5, 0, 1, 2, 3, 4)
-    out = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
-    _fold(patches, out, kernel_h, kernel_w, stride, dilation, oh, ow)
-    return out[:, :, padding : padding + h, padding : padding + w]
+    patches = cols.reshape(c, kernel_h, kernel_w, oh, ow, n)
+    acc = np.zeros((c, h + 2 * padding, w + 2 * padding, n), dtype=cols.dtype)
+    for i in range(kernel_h):
+        rows = slice(i * dilation, i * dilation + stride * oh, stride)
+        for j in range(kernel_w):
+            columns = slice(j * dilation, j * dilation + stride * ow, stride)
+            acc[:, rows, columns] += patches[:, i, j]  # a (C, OH, OW, N) block
+    out = np.empty((n, c, h, w), dtype=cols.dtype)
+    np.copyto(out, acc[:, padding : padding + h, padding : padding + w].transpose(3, 0, 1, 2))
+    return out
 
 
 im2col = im2col_fast

@@ -375,3 +375,11 @@ def test_forward_hyperparameter_errors(forward, kwargs, error, message):
 def test_backward_errors(backward, args, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         backward(*args, padding=1)
+
+
+def test_forward_without_bias_equals_zero_bias():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 4))
+    w = rng.standard_normal((4, 3, 2, 3))
+    out = conv.conv2d_forward(x, w, None, stride=1, padding=1)
+    np.testing.assert_allclose(out, conv.naive.conv2d_forward(x, w, np.zeros(4), 1, 1))

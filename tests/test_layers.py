@@ -300,3 +300,16 @@ def test_backward_dout_errors():
         ValueError, match=re.escape("dout must have 4 dimensions (N, K, OH, OW), got 2")
     ):
         layer.backward(np.zeros((4, 4)))
+
+
+def test_one_by_one_layer_keeps_its_own_copy_of_the_input():
+    """A 1x1 kernel's columns are the input itself; the layer must not alias the caller's x."""
+    layer = conv.Conv2D(2, 3, 1, rng=0)
+    x = np.random.default_rng(1).standard_normal((1, 2, 3, 3))
+    expected = x.copy()
+    out = layer.forward(x)
+    x[:] = 100.0  # the caller reuses its buffer before the backward pass
+    dout = np.ones_like(out)
+    layer.backward(dout)
+    _, dw, _ = conv.conv2d_backward(dout, expected, layer.w)
+    np.testing.assert_allclose(layer.grads["w"], dw)

@@ -1,0 +1,474 @@
+"""Timing helpers: interleaved medians, and where the fast path spends its time.
+
+Used by ``benchmarks/bench_conv.py`` (a thin command-line wrapper) and importable from a
+notebook. Nothing here asserts a time: wall-clock numbers depend on the machine and its load,
+so only *ratios measured in the same interleaved run* are worth comparing.
+
+Shapes (S stride, P padding, D dilation), as in :mod:`conv.functional`::
+
+    x      (N, C, H, W)
+    w      (K, C, KH, KW)
+    b      (K,)
+    out    (N, K, OH, OW)           OH = (H + 2P - D*(KH-1) - 1) / S + 1
+    dout   (N, K, OH, OW)
+    X_col  (C*KH*KW, OH*OW*N)       the book's (teaching) columns
+    cols_b (N, C*KH*KW, OH*OW)      the fast path's batch-major columns
+
+A forward pass costs ``conv_flops = 2*K*C*KH*KW*N*OH*OW`` floating-point operations: one
+``(K, C*KH*KW) @ (C*KH*KW, N*OH*OW)`` matrix product. The backward pass costs twice that
+(one product for ``dw``, one for ``dx``).
+
+Typical use::
+
+    from conv.bench import ConvCase, candidates, interleaved_medians, make_arrays, run_case
+
+    case = ConvCase("A", n=64, c=3, h=32, w=32, k=32, kh=3, kw=3, stride=1, padding=1)
+    medians = interleaved_medians(candidates(case, np.float64), repeats=10)  # seconds
+    summary = run_case(case, np.float64, repeats=10)  # medians, ratios and GFLOP/s
+    x, w, b, dout = make_arrays(case, np.float64)
+    stages = stage_breakdown(x, w, b, dout, stride=1, padding=1)  # seconds per stage
+
+When candidates from two threaded runtimes are mixed (numpy's OpenBLAS and torch's OpenMP),
+pass ``groups`` and ``settle`` to :func:`interleaved_times`: idle worker threads of one
+runtime keep spinning for a while after each call and would otherwise slow down the other.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from .functional import (
+    _backward,
+    _float_dtype,
+    _forward,
+    backward_cols,
+    check_conv_args,
+    check_dout,
+    conv2d_backward,
+    conv2d_forward,
+    forward_cols,
+)
+from .geometry import conv_output_shape
+from .im2col import col2im_teaching, im2col_teaching
+
+__all__ = [
+    "BACKWARD_STAGES",
+    "FORWARD_STAGES",
+    "ConvCase",
+    "blas_threads",
+    "candidates",
+    "conv_flops",
+    "interleaved_medians",
+    "interleaved_times",
+    "make_arrays",
+    "run_case",
+    "summarize",
+    "stage_breakdown",
+    "torch_or_none",
+]
+
+#: Stages of the fast forward pass, in order (see :func:`conv.functional._forward`). There is
+#: no bias or reshape stage: a row of ones in the columns makes the GEMM add the bias, and
+#: the batched product already lands in NCHW.
+FORWARD_STAGES = ("cols", "gemm")
+#: Stages of the fast backward pass; ``cols`` only when the columns are rebuilt from ``x``.
+BACKWARD_STAGES = ("cols", "db", "dw", "dcols", "col2im")
+
+
+# --- timing --------------------------------------------------------------------------------
+
+
+def interleaved_times(
+    candidates: Mapping[str, Callable[[], object]],
+    repeats: int = 10,
+    warmup: int = 1,
+    *,
+    groups: Mapping[str, str] | None = None,
+    settle: float = 0.0,
+) -> dict[str, list[float]]:
+    """Time every candidate ``repeats`` times, round-robin; return the seconds of each call.
+
+    ``candidates`` maps a name to a function of no arguments. Each round calls every candidate
+    once (the starting candidate rotates from round to round), so a burst of machine noise
+    hits all candidates alike instead of spoiling one of them. ``warmup`` untimed rounds run
+    first (allocator, caches, BLAS thread start-up). Returns ``{name: [seconds] * repeats}``
+    in the order of ``candidates``.
+
+    ``groups`` maps candidate names to the threaded runtime they use (e.g. ``"numpy"`` for
+    OpenBLAS, ``"torch"`` for OpenMP). After a call, a runtime's worker threads keep spinning
+    for a while (OpenBLAS: up to about 0.1 s) and slow down the next call of *another*
+    runtime on a machine with few cores; when the group changes from one call to the next,
+    the loop first sleeps ``settle`` seconds (untimed) so that they fall asleep.
+    """
+    if repeats < 1 or warmup < 0 or settle < 0:
+        raise ValueError(
+            f"need repeats >= 1, warmup >= 0 and settle >= 0, got {repeats}, {warmup}, {settle}"
+        )
+    if not candidates:
+        raise ValueError("no candidates to time")
+    names = list(candidates)
+    for name in names:
+        if not callable(candidates[name]):
+            raise TypeError(f"candidate {name!r} is not callable")
+    group = {name: (groups or {}).get(name) for name in names}
+    last = [None]
+
+    def call(name):
+        if settle and last[0] is not None and group[name] != group[last[0]]:
+            time.sleep(settle)
+        last[0] = name
+        fn = candidates[name]
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        for name in names:
+            call(name)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for i in range(len(names)):
+            name = names[(r + i) % len(names)]
+            times[name].append(call(name))
+    return times
+
+
+def interleaved_medians(
+    candidates: Mapping[str, Callable[[], object]],
+    repeats: int = 10,
+    warmup: int = 1,
+    *,
+    groups: Mapping[str, str] | None = None,
+    settle: float = 0.0,
+) -> dict[str, float]:
+    """Median seconds per call of each candidate, timed by :func:`interleaved_times`."""
+    times = interleaved_times(candidates, repeats, warmup, groups=groups, settle=settle)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+# --- problem shapes ------------------------------------------------------------------------
+
+
+class ConvCase(NamedTuple):
+    """One convolution to time: ``x (n, c, h, w)``, ``w (k, c, kh, kw)``, stride, padding..."""
+
+    name: str
+    n: int
+    c: int
+    h: int
+    w: int
+    k: int
+    kh: int
+    kw: int
+    stride: int = 1
+    padding: int = 0
+    dilation: int = 1
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """``(OH, OW)``; raises ``ValueError`` if the windows do not tile the padded input."""
+        return conv_output_shape(
+            (self.n, self.c, self.h, self.w),
+            self.kh,
+            self.kw,
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
+
+    @property
+    def conv_kwargs(self) -> dict[str, int]:
+        """``stride``, ``padding`` and ``dilation`` as keyword arguments."""
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+
+    def describe(self) -> str:
+        """e.g. ``A: N=64 C=3 32x32 K=32 3x3 S=1 P=1``."""
+        text = (
+            f"{self.name}: N={self.n} C={self.c} {self.h}x{self.w} K={self.k} "
+            f"{self.kh}x{self.kw} S={self.stride} P={self.padding}"
+        )
+        return text + (f" D={self.dilation}" if self.dilation != 1 else "")
+
+
+def conv_flops(case: ConvCase) -> int:
+    """Floating-point operations of one forward pass: ``2*K*C*KH*KW*N*OH*OW``."""
+    oh, ow = case.out_hw
+    return 2 * case.k * case.c * case.kh * case.kw * case.n * oh * ow
+
+
+def make_arrays(case: ConvCase, dtype=np.float64, seed: int = 0):
+    """Random ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``."""
+    rng = np.random.default_rng(seed)
+    oh, ow = case.out_hw
+    shapes = [
+        (case.n, case.c, case.h, case.w),
+        (case.k, case.c, case.kh, case.kw),
+        (case.k,),
+        (case.n, case.k, oh, ow),
+    ]
+    return tuple(rng.standard_normal(shape).astype(dtype) for shape in shapes)
+
+
+# --- threads and the optional PyTorch comparison --------------------------------------------
+
+
+def blas_threads() -> int:
+    """Threads numpy's BLAS uses: from ``threadpoolctl`` if installed, else the environment.
+
+    Falls back on ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, then on
+    the number of CPUs this process may run on.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return int(max(counts))
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def torch_or_none(threads: int | None = None):
+    """Import torch and set its intra-op threads to ``threads``; ``None`` if torch is missing."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    return torch
+
+
+# --- the candidates ------------------------------------------------------------------------
+
+
+def candidates(case: ConvCase, dtype=np.float64, torch=None, seed: int = 0):
+    """Functions of no arguments to time for one case: ``{name: fn}``.
+
+    ``fast_fwd``       ``conv.conv2d_forward``
+    ``fast_bwd``       ``conv.conv2d_backward`` (rebuilds the columns from ``x``)
+    ``fast_fwd_bwd``   ``forward_cols`` + ``backward_cols``: the ``Conv2D`` layer's path
+    ``teach_fwd``      ``W_row @ im2col_teaching(x) + b``, then
+                       ``.reshape(K, OH, OW, N).transpose(3, 0, 1, 2)`` (a view, as in the book)
+    ``teach_bwd``      ``dw = dout_flat @ X_col.T``, ``dx = col2im_teaching(W_row.T @ dout_flat)``
+                       with ``X_col`` from the forward pass (computed once, outside the timing)
+    ``teach_fwd_bwd``  both, ``X_col`` passed from one to the other
+    ``gemm``           ``(K, C*KH*KW) @ (C*KH*KW, N*OH*OW)`` into a preallocated array: the
+                       forward pass's floating-point work and nothing else
+    ``torch_fwd``      ``torch.nn.functional.conv2d`` under ``no_grad`` (if ``torch`` is given)
+    ``torch_fwd_bwd``  forward, then ``torch.autograd.grad`` for ``x``, ``w`` and ``b``
+    """
+    x, w, b, dout = make_arrays(case, dtype, seed)
+    s, p, d = case.stride, case.padding, case.dilation
+    oh, ow = case.out_hw
+    k, ckk = case.k, case.c * case.kh * case.kw
+    kernel = (case.kh, case.kw)
+    w_row = w.reshape(k, ckk)
+
+    def fast_fwd_bwd():
+        _, cols = forward_cols(x, w, b, s, p, d, oh, ow)
+        return backward_cols(dout, cols, x.shape, w, s, p, d)
+
+    def teach_fwd():
+        x_col = im2col_teaching(x, *kernel, s, p, d)  # (C*KH*KW, OH*OW*N)
+        out = (w_row @ x_col + b[:, None]).reshape(k, oh, ow, case.n).transpose(3, 0, 1, 2)
+        return out, x_col
+
+    x_col_once = teach_fwd()[1]
+
+    def teach_bwd(x_col=x_col_once):
+        dout_flat = dout.transpose(1, 2, 3, 0).reshape(k, -1)  # (K, OH*OW*N)
+        db = dout_flat.sum(axis=1)
+        dw = (dout_flat @ x_col.T).reshape(w.shape)
+        dx = col2im_teaching(w_row.T @ dout_flat, x.shape, *kernel, s, p, d)
+        return dx, dw, db
+
+    def teach_fwd_bwd():
+        return teach_bwd(teach_fwd()[1])
+
+    gemm_a = np.ascontiguousarray(w_row)
+    gemm_b = np.random.default_rng(seed + 1).standard_normal((ckk, case.n * oh * ow)).astype(dtype)
+    gemm_out = np.empty((k, case.n * oh * ow), dtype=dtype)
+
+    fns = {
+        "fast_fwd": lambda: conv2d_forward(x, w, b, s, p, d),
+        "fast_bwd": lambda: conv2d_backward(dout, x, w, s, p, d),
+        "fast_fwd_bwd": fast_fwd_bwd,
+        "teach_fwd": teach_fwd,
+        "teach_bwd": teach_bwd,
+        "teach_fwd_bwd": teach_fwd_bwd,
+        "gemm": lambda: np.matmul(gemm_a, gemm_b, out=gemm_out),
+    }
+    if torch is not None:
+        functional = torch.nn.functional
+        xt, wt, bt, doutt = (torch.from_numpy(np.ascontiguousarray(a)) for a in (x, w, b, dout))
+        leaves = [t.clone().requires_grad_(True) for t in (xt, wt, bt)]
+
+        def torch_fwd():
+            with torch.no_grad():
+                return functional.conv2d(xt, wt, bt, stride=s, padding=p, dilation=d)
+
+        def torch_fwd_bwd():
+            out = functional.conv2d(*leaves, stride=s, padding=p, dilation=d)
+            return torch.autograd.grad(out, leaves, doutt)
+
+        fns["torch_fwd"] = torch_fwd
+        fns["torch_fwd_bwd"] = torch_fwd_bwd
+    return fns
+
+
+def summarize(case: ConvCase, medians: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """Ratios and GFLOP/s from the medians (seconds) of :func:`candidates`.
+
+    Returns ``{"ratios": {...}, "gflops": {...}}``; an entry is left out when a candidate it
+    needs is missing (e.g. no torch). Ratios below 1 mean the first-named path is faster::
+
+        fwd/torch           fast_fwd / torch_fwd
+        fwd_bwd/torch       fast_fwd_bwd / torch_fwd_bwd
+        fwd/gemm            fast_fwd / gemm
+        bwd/gemm            fast_bwd / gemm
+        teach/fast fwd      teach_fwd / fast_fwd
+        teach/fast fwd_bwd  teach_fwd_bwd / fast_fwd_bwd
+
+    GFLOP/s count ``conv_flops`` for a forward pass and three times that for forward+backward.
+    """
+    pairs = {
+        "fwd/torch": ("fast_fwd", "torch_fwd"),
+        "fwd_bwd/torch": ("fast_fwd_bwd", "torch_fwd_bwd"),
+        "fwd/gemm": ("fast_fwd", "gemm"),
+        "bwd/gemm": ("fast_bwd", "gemm"),
+        "teach/fast fwd": ("teach_fwd", "fast_fwd"),
+        "teach/fast fwd_bwd": ("teach_fwd_bwd", "fast_fwd_bwd"),
+    }
+    ratios = {
+        label: medians[a] / medians[b]
+        for label, (a, b) in pairs.items()
+        if a in medians and b in medians
+    }
+    flops = conv_flops(case)
+    work = {
+        "fast_fwd": flops,
+        "fast_fwd_bwd": 3 * flops,
+        "gemm": flops,
+        "torch_fwd": flops,
+        "torch_fwd_bwd": 3 * flops,
+    }
+    gflops = {name: work[name] / medians[name] / 1e9 for name in work if name in medians}
+    return {"ratios": ratios, "gflops": gflops}
+
+
+def run_case(
+    case: ConvCase, dtype=np.float64, repeats=10, warmup=1, torch=None, seed=0, settle=0.2
+):
+    """Time :func:`candidates` for one case, interleaved; return medians, ratios and GFLOP/s.
+
+    The torch candidates form their own group, so with torch the loop sleeps ``settle``
+    seconds when it switches between numpy and torch (see :func:`interleaved_times`).
+    Returns ``{"case": case._asdict(), "dtype": name, "flops": int, "median_s": {...},
+    "ratios": {...}, "gflops": {...}}`` (seconds; see :func:`summarize`).
+    """
+    fns = candidates(case, dtype, torch, seed)
+    groups = {name: "torch" if name.startswith("torch") else "numpy" for name in fns}
+    medians = interleaved_medians(fns, repeats, warmup, groups=groups, settle=settle)
+    return {
+        "case": case._asdict(),
+        "dtype": np.dtype(dtype).name,
+        "flops": conv_flops(case),
+        "median_s": medians,
+        **summarize(case, medians),
+    }
+
+
+# --- where the fast path spends its time -----------------------------------------------------
+
+
+class _StageClock:
+    """``lap(stage)`` adds the time since the previous lap (or :meth:`start`) to ``stage``."""
+
+    def __init__(self, stages):
+        self.seconds = dict.fromkeys(stages, 0.0)
+        self._last = time.perf_counter()
+
+    def start(self):
+        self._last = time.perf_counter()
+
+    def lap(self, stage):
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._last
+        self._last = now
+
+
+def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, keep_cols=False):
+    """Median seconds per stage of the fast forward and backward passes.
+
+    ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``. Runs the
+    same private chunked code as :func:`conv.conv2d_forward` and :func:`conv.conv2d_backward`
+    (or, with ``keep_cols=True``, as ``forward_cols``/``backward_cols``, the layer's path,
+    where the backward pass reads the forward pass's columns instead of rebuilding them)
+    with a clock that is read after every stage of every chunk. Returns::
+
+        {"forward":  {"cols": s, "gemm": s, "total": s},
+         "backward": {"cols": s, "db": s, "dw": s, "dcols": s, "col2im": s, "total": s}}
+
+    ``cols``: padding and im2col into the chunk's columns ``cols_b (m, C*KH*KW, OH*OW)``;
+    ``gemm``: ``[W_row | b] @ [cols_b; 1]``, which adds the bias and lands in NCHW, so
+    there is no separate bias or reshape stage; ``db``: summing ``dout`` (only with
+    ``keep_cols``: when the columns are rebuilt they carry the row of ones and ``db`` comes
+    out of the ``dw`` product); ``dw``: ``dout_b @ cols_b^T`` summed over the chunk;
+    ``dcols``: ``W_row.T @ dout_b``; ``col2im``: folding ``dcols`` into ``dx``. Allocating
+    the outputs counts in the first stage. ``total`` is the median time of the whole call;
+    each stage is a median over ``repeats`` calls, so the stages add up to about the total
+    (a few per cent apart under noise). With ``keep_cols=True`` the backward ``cols`` stage
+    is 0. Inputs are cast to a common floating dtype as :func:`conv.conv2d_forward` does.
+    """
+    x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
+        x, w, b, stride, padding, dilation
+    )
+    dout = check_dout(dout, x.shape, w.shape, oh, ow)
+    if repeats < 1:
+        raise ValueError(f"need repeats >= 1, got {repeats}")
+    dtype = _float_dtype(x, w, b, dout)
+    x, w, b, dout = (a.astype(dtype, copy=False) for a in (x, w, b, dout))
+    args = (stride, padding, dilation)
+    cols = None
+    if keep_cols:
+        cols = _forward(x, w, b, *args, oh, ow, keep_cols=True)[1]
+
+    def run_forward(clock):
+        return _forward(x, w, b, *args, oh, ow, keep_cols, lap=clock.lap)
+
+    def run_backward(clock):
+        if keep_cols:
+            return _backward(dout, w, *args, x.shape, cols=cols, lap=clock.lap)
+        return _backward(dout, w, *args, x.shape, x=x, lap=clock.lap)
+
+    result = {}
+    for label, run, stages in (
+        ("forward", run_forward, FORWARD_STAGES),
+        ("backward", run_backward, BACKWARD_STAGES),
+    ):
+        run(_StageClock(stages))  # warm-up
+        samples = {stage: [] for stage in (*stages, "total")}
+        for _ in range(repeats):
+            clock = _StageClock(stages)
+            clock.start()
+            start = time.perf_counter()
+            run(clock)
+            samples["total"].append(time.perf_counter() - start)
+            for stage in stages:
+                samples[stage].append(clock.seconds[stage])
+        result[label] = {stage: float(np.median(ts)) for stage, ts in samples.items()}
+    return result

@@ -1,0 +1,181 @@
+"""conv.bench: the timing helpers run on a tiny shape and return well-formed results.
+
+Only structure and positivity are checked, never a wall-clock target: times depend on the
+machine and its load.
+"""
+
+import numpy as np
+import pytest
+
+import conv
+from conv.bench import (
+    BACKWARD_STAGES,
+    FORWARD_STAGES,
+    ConvCase,
+    blas_threads,
+    candidates,
+    conv_flops,
+    interleaved_medians,
+    interleaved_times,
+    make_arrays,
+    run_case,
+    stage_breakdown,
+    summarize,
+)
+
+TINY = ConvCase("tiny", n=3, c=2, h=6, w=5, k=4, kh=3, kw=2, stride=1, padding=1)
+TINY_S2 = ConvCase("tiny_s2", n=2, c=3, h=7, w=7, k=2, kh=3, kw=3, stride=2, padding=2, dilation=2)
+
+
+def test_interleaved_times_calls_every_candidate_round_robin():
+    calls = []
+    candidates_ = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = interleaved_times(candidates_, repeats=4, warmup=2)
+    assert list(times) == ["a", "b", "c"]
+    assert all(len(ts) == 4 and all(t >= 0 for t in ts) for ts in times.values())
+    assert len(calls) == 3 * (4 + 2)
+    timed = calls[6:]
+    for r in range(4):  # every round calls each candidate exactly once
+        assert sorted(timed[3 * r : 3 * r + 3]) == ["a", "b", "c"]
+    assert timed[0] != timed[3]  # the starting candidate rotates
+
+
+def test_interleaved_times_settles_only_between_groups(monkeypatch):
+    import conv.bench
+
+    sleeps, calls = [], []
+    monkeypatch.setattr(conv.bench.time, "sleep", sleeps.append)
+    candidates_ = {name: (lambda name=name: calls.append(name)) for name in ("np1", "np2", "t")}
+    groups = {"np1": "numpy", "np2": "numpy", "t": "torch"}
+    interleaved_times(candidates_, repeats=3, warmup=1, groups=groups, settle=0.25)
+    changes = sum(groups[a] != groups[b] for a, b in zip(calls, calls[1:]))
+    assert changes > 0 and sleeps == [0.25] * changes
+    sleeps.clear()
+    interleaved_times(candidates_, repeats=3, warmup=1, groups=groups)  # settle=0: no sleep
+    interleaved_times(candidates_, repeats=3, warmup=1, settle=0.25)  # no groups: no sleep
+    assert sleeps == []
+    with pytest.raises(ValueError, match="settle"):
+        interleaved_times(candidates_, groups=groups, settle=-1)
+
+
+def test_interleaved_medians_returns_one_positive_float_per_candidate():
+    medians = interleaved_medians({"sum": lambda: np.ones(1000).sum(), "sort": lambda: None}, 3)
+    assert set(medians) == {"sum", "sort"}
+    assert all(isinstance(v, float) and v >= 0 for v in medians.values())
+
+
+@pytest.mark.parametrize(
+    ("candidates_", "repeats", "warmup", "error"),
+    [
+        ({}, 3, 1, ValueError),
+        ({"a": lambda: None}, 0, 1, ValueError),
+        ({"a": lambda: None}, 1, -1, ValueError),
+        ({"a": 3}, 1, 0, TypeError),
+    ],
+)
+def test_interleaved_times_rejects_bad_arguments(candidates_, repeats, warmup, error):
+    with pytest.raises(error):
+        interleaved_times(candidates_, repeats, warmup)
+
+
+def test_case_geometry_and_flops():
+    assert TINY.out_hw == (6, 6)
+    assert conv_flops(TINY) == 2 * 4 * 2 * 3 * 2 * 3 * 6 * 6
+    x, w, b, dout = make_arrays(TINY, np.float32)
+    assert (x.shape, w.shape, b.shape, dout.shape) == (
+        (3, 2, 6, 5),
+        (4, 2, 3, 2),
+        (4,),
+        (3, 4, 6, 6),
+    )
+    assert {a.dtype for a in (x, w, b, dout)} == {np.dtype(np.float32)}
+    assert TINY_S2.out_hw == (4, 4)  # (7 + 2*2 - 2*(3-1) - 1) / 2 + 1
+    assert "D=2" in TINY_S2.describe()
+    with pytest.raises(ValueError, match="not an integer"):
+        _ = ConvCase("bad", 1, 1, 8, 8, 1, 3, 3, stride=2).out_hw
+
+
+@pytest.mark.parametrize("case", [TINY, TINY_S2])
+def test_candidates_compute_the_convolution(case):
+    # the timed functions are real forward/backward passes, not placeholders
+    fns = candidates(case, np.float64)
+    x, w, b, dout = make_arrays(case, np.float64)
+    kwargs = case.conv_kwargs
+    expected_out = conv.naive.conv2d_forward(x, w, b, **kwargs)
+    expected_grads = conv.naive.conv2d_backward(dout, x, w, **kwargs)
+    np.testing.assert_allclose(fns["fast_fwd"](), expected_out, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fns["teach_fwd"]()[0], expected_out, rtol=1e-10, atol=1e-10)
+    for name in ("fast_bwd", "fast_fwd_bwd", "teach_bwd", "teach_fwd_bwd"):
+        for got, want in zip(fns[name](), expected_grads, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=name)
+    assert "torch_fwd" not in fns  # only when a torch module is passed
+
+
+def test_run_case_structure():
+    result = run_case(TINY, np.float32, repeats=2, warmup=0)
+    assert result["dtype"] == "float32"
+    assert result["case"]["n"] == 3 and result["flops"] == conv_flops(TINY)
+    assert set(result["median_s"]) == {
+        "fast_fwd", "fast_bwd", "fast_fwd_bwd", "teach_fwd", "teach_bwd", "teach_fwd_bwd", "gemm"
+    }  # fmt: skip
+    assert all(v > 0 for v in result["median_s"].values())
+    assert set(result["ratios"]) == {
+        "fwd/gemm",
+        "bwd/gemm",
+        "teach/fast fwd",
+        "teach/fast fwd_bwd",
+    }  # fmt: skip  -- no torch ratios without torch
+    assert all(v > 0 for v in result["ratios"].values())
+    assert set(result["gflops"]) == {"fast_fwd", "fast_fwd_bwd", "gemm"}
+
+
+def test_summarize_ratios_and_gflops():
+    medians = {"fast_fwd": 2.0, "torch_fwd": 4.0, "gemm": 1.0, "fast_fwd_bwd": 6.0,
+               "torch_fwd_bwd": 3.0}  # fmt: skip
+    summary = summarize(TINY, medians)
+    assert summary["ratios"] == {"fwd/torch": 0.5, "fwd_bwd/torch": 2.0, "fwd/gemm": 2.0}
+    flops = conv_flops(TINY)
+    assert summary["gflops"]["fast_fwd"] == pytest.approx(flops / 2.0 / 1e9)
+    assert summary["gflops"]["fast_fwd_bwd"] == pytest.approx(3 * flops / 6.0 / 1e9)
+
+
+@pytest.mark.parametrize("keep_cols", [False, True])
+@pytest.mark.parametrize("case", [TINY, TINY_S2])
+def test_stage_breakdown_structure(case, keep_cols):
+    x, w, b, dout = make_arrays(case, np.float64)
+    result = stage_breakdown(x, w, b, dout, **case.conv_kwargs, repeats=3, keep_cols=keep_cols)
+    assert set(result) == {"forward", "backward"}
+    assert set(result["forward"]) == {*FORWARD_STAGES, "total"}
+    assert set(result["backward"]) == {*BACKWARD_STAGES, "total"}
+    for stages in result.values():
+        assert all(isinstance(v, float) and v >= 0 for v in stages.values())
+        assert stages["total"] > 0
+        # The stages are laps of the same calls, so they add up to about the total. The bounds
+        # are loose on purpose: these are medians of separate samples on a busy machine.
+        parts = sum(v for k, v in stages.items() if k != "total")
+        assert 0.2 * stages["total"] < parts < 5 * stages["total"]
+    assert (result["backward"]["cols"] == 0) == keep_cols
+
+
+def test_stage_breakdown_many_chunks(monkeypatch):
+    # with a tiny chunk size every image is its own chunk; the stages still add up
+    import conv.functional
+
+    monkeypatch.setattr(conv.functional, "_CHUNK_BYTES", 1)
+    x, w, b, dout = make_arrays(TINY, np.float64)
+    result = stage_breakdown(x, w, b, dout, **TINY.conv_kwargs, repeats=3)
+    assert all(result["forward"][s] > 0 for s in FORWARD_STAGES)
+    assert all(result["backward"][s] > 0 for s in BACKWARD_STAGES)
+
+
+def test_stage_breakdown_validates_its_arguments():
+    x, w, b, dout = make_arrays(TINY, np.float64)
+    with pytest.raises(ValueError, match="dout must have"):
+        stage_breakdown(x, w, b, dout[:, :, :-1], **TINY.conv_kwargs)
+    with pytest.raises(ValueError, match="repeats"):
+        stage_breakdown(x, w, b, dout, **TINY.conv_kwargs, repeats=0)
+
+
+def test_blas_threads_is_a_positive_int():
+    threads = blas_threads()
+    assert isinstance(threads, int) and threads >= 1
