@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -36,17 +35,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 TIMEOUT = 60_000  # ms; a kernel start plus matplotlib import can take 10 s on a busy machine
 # What counts as a failure in the page (console messages that do not match are only reported).
 WIDGET_ERRORS = re.compile(
@@ -224,17 +212,6 @@ def lab(tmp_path_factory):
     server = Lab(tmp_path_factory.mktemp("jupyterlab"))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    assert Path(CHROMIUM).exists(), f"no chromium at {CHROMIUM}: make chromium"
-    with sync_api.sync_playwright() as p:
-        sync_api.expect.set_options(timeout=30_000)
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Notebook:
