@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "output_size",
     "check_int",
+    "as_numeric",
     "check_array",
     "check_kernel",
     "conv_output_shape",
@@ -80,8 +81,8 @@ def output_size(
     return steps + 1
 
 
-def check_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
-    """Return ``a`` as an ndarray of numbers with ``ndim`` dimensions, or raise."""
+def as_numeric(name: str, a) -> np.ndarray:
+    """Return ``a`` as an ndarray of numbers (not bool), or raise ``TypeError`` naming it."""
     if not isinstance(a, np.ndarray):
         try:
             a = np.asarray(a)
@@ -89,6 +90,12 @@ def check_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
             raise TypeError(f"{name} must be array-like, got {type(a).__name__}") from exc
     if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number):
         raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    return a
+
+
+def check_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
+    """Return ``a`` as an ndarray of numbers with ``ndim`` dimensions, or raise."""
+    a = as_numeric(name, a)
     if a.ndim != ndim:
         raise ValueError(
             f"{name} must have {ndim} dimensions {letters}, got {a.ndim} with shape {a.shape}"

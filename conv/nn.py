@@ -23,27 +23,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .geometry import check_array, check_int, output_size
+from .geometry import as_numeric, check_array, check_int, output_size
 from .layers import he_std, make_rng
 
 __all__ = ["Layer", "ReLU", "MaxPool2D", "Flatten", "Dense", "SoftmaxCrossEntropy", "Sequential"]
 
 
-def _as_numeric(name, a):
-    """``a`` as an ndarray of numbers (not bool), or ``TypeError`` naming it."""
-    if not isinstance(a, np.ndarray):
-        try:
-            a = np.asarray(a)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} must be array-like, got {type(a).__name__}") from exc
-    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
-    return a
-
-
 def _check_dout(dout, expected_shape, layer):
     """Check that ``dout`` has the shape the forward pass returned; return it as an array."""
-    dout = _as_numeric("dout", dout)
+    dout = as_numeric("dout", dout)
     if dout.shape != tuple(expected_shape):
         raise ValueError(
             f"{layer}: dout must have the shape of the forward output {tuple(expected_shape)}, "
@@ -94,7 +82,7 @@ class ReLU(Layer):
 
     def forward(self, x):
         """Return ``out`` shaped and typed like ``x``; keeps the mask ``x > 0``."""
-        x = _as_numeric("x", x)
+        x = as_numeric("x", x)
         positive = x > 0
         self._cache = positive
         return np.maximum(x, 0)  # NaN stays NaN, so a diverging run is visible
@@ -199,7 +187,7 @@ class Flatten(Layer):
 
     def forward(self, x):
         """Return ``out (N, D)`` with ``D`` the product of ``x.shape[1:]``."""
-        x = _as_numeric("x", x)
+        x = as_numeric("x", x)
         if x.ndim < 2:
             raise ValueError(
                 f"Flatten needs x with a batch axis and at least one more, (N, ...), got "
@@ -246,7 +234,7 @@ class Dense(Layer):
 
     def forward(self, x):
         """Return ``out (N, M) = x (N, D) @ w (D, M) + b (M,)``; keeps ``x`` for backward."""
-        x = _as_numeric("x", x)
+        x = as_numeric("x", x)
         d = self.w.shape[0]
         if x.ndim != 2:
             hint = " (put a Flatten() before Dense)" if x.ndim > 2 else ""

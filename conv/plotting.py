@@ -295,15 +295,6 @@ _PARTS = ("plot_im2col", "plot_backward", "plot_training", "plot_speed")
 
 
 def __getattr__(name):
-    import importlib
+    from ._parts import find_in_parts
 
-    for part in _PARTS:
-        try:
-            module = importlib.import_module(f"conv.{part}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"conv.{part}":
-                continue
-            raise
-        if name in getattr(module, "__all__", ()):
-            return getattr(module, name)
-    raise AttributeError(f"module 'conv.plotting' has no attribute {name!r}")
+    return find_in_parts("conv.plotting", _PARTS, name)
