@@ -3,13 +3,40 @@
 Shapes everywhere: ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``,
 ``out (N, K, OH, OW)``, ``cols (C*KH*KW, OH*OW*N)`` with ``OH = (H + 2P - KH) / S + 1``.
 
-Modules: :mod:`conv.geometry` (output sizes, checks), :mod:`conv.im2col` (teaching and fast
-im2col/col2im), :mod:`conv.functional` (forward/backward as matrix multiplies),
-:mod:`conv.naive` (loop reference), :mod:`conv.layers`, :mod:`conv.gradcheck`, and for the
-book :mod:`conv.plotting`, :mod:`conv.animation`, :mod:`conv.widgets` (imported on demand).
+Numerical modules (numpy only, imported with the package):
+
+* :mod:`conv.geometry`: output sizes and the argument checks whose errors show the arithmetic;
+* :mod:`conv.im2col`: the teaching and fast ``im2col``/``col2im``, the one window view and the
+  one slice-add fold;
+* :mod:`conv.functional`: the forward and backward passes as matrix multiplies (fast path);
+* :mod:`conv.naive`: the loop reference, which depends only on :mod:`conv.geometry`;
+* :mod:`conv.einsum`: the convolution as ``np.einsum`` on the window view;
+* :mod:`conv.transposed`: transposed convolution, dilation and the flipped kernel;
+* :mod:`conv.connectivity`: which pixels feed which outputs through which weights;
+* :mod:`conv.gradcheck`: central differences, relative errors, whole-model checks;
+* :mod:`conv.nn`, :mod:`conv.optim`, :mod:`conv.train`: layers (``Conv2D`` included), He
+  initialisation, optimisers, the training loop and the digits;
+* :mod:`conv.data`: the sample photo and classic kernels; :mod:`conv.bench`: timings.
+
+For the book, loaded on first use (matplotlib, ipywidgets): :mod:`conv.plotting` (every
+figure) and the explorers :mod:`conv.widgets`, :mod:`conv.widgets_im2col`,
+:mod:`conv.widgets_backward`.
 """
 
-from . import functional, geometry, gradcheck, layers, naive
+from . import (
+    bench,
+    connectivity,
+    data,
+    einsum,
+    functional,
+    geometry,
+    gradcheck,
+    naive,
+    nn,
+    optim,
+    train,
+    transposed,
+)
 from .functional import conv2d_backward, conv2d_forward
 from .geometry import conv_output_shape, output_size
 from .gradcheck import numerical_gradient, rel_error
@@ -24,7 +51,10 @@ from .im2col import (
     im2col_teaching,
     overlap_counts,
 )
-from .layers import Conv2D, he_std
+from .nn import Conv2D, he_std
+
+# ``conv.im2col`` is the function (the fast im2col); the module is ``sys.modules["conv.im2col"]``,
+# reached as ``from conv.im2col import ...``.
 from .transposed import conv_transpose2d_backward, conv_transpose2d_forward
 
 __version__ = "0.1.0"
@@ -32,14 +62,18 @@ __version__ = "0.1.0"
 __all__ = [
     "Conv2D",
     "Im2colIndices",
+    "bench",
     "col2im",
     "col2im_fast",
     "col2im_teaching",
+    "connectivity",
     "conv2d_backward",
     "conv2d_forward",
     "conv_output_shape",
     "conv_transpose2d_backward",
     "conv_transpose2d_forward",
+    "data",
+    "einsum",
     "functional",
     "geometry",
     "gradcheck",
@@ -48,31 +82,24 @@ __all__ = [
     "im2col_fast",
     "im2col_indices",
     "im2col_teaching",
-    "layers",
     "naive",
+    "nn",
     "numerical_gradient",
+    "optim",
     "output_size",
     "overlap_counts",
     "rel_error",
-]
-
-# Modules for the book (matplotlib, ipywidgets, scikit-learn) load on first use, so that the
-# numerical core imports nothing heavy: ``conv.widgets.padding_stride_explorer()`` just works.
-_LAZY = {
-    "plotting",
-    "animation",
-    "widgets",
-    "style",
-    "bench",
-    "nn",
-    "optim",
     "train",
     "transposed",
-}
+]
+
+# The subpackages for the book import matplotlib and ipywidgets: they load on first use, so
+# that ``import conv`` stays numpy-only and ``conv.plotting.plot_gemm(...)`` still just works.
+_HEAVY = ("plotting", "widgets", "widgets_im2col", "widgets_backward")
 
 
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _HEAVY:
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

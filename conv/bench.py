@@ -42,23 +42,23 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import naive
+from .einsum import einsum_backward, einsum_forward
 from .functional import (
-    _backward,
-    _float_dtype,
-    _forward,
+    backward_chunks,
     backward_cols,
-    check_conv_args,
-    check_dout,
     conv2d_backward,
     conv2d_forward,
+    forward_chunks,
     forward_cols,
 )
-from .geometry import conv_output_shape
-from .im2col import col2im_teaching, im2col_teaching
+from .geometry import check_conv_args, check_dout, conv_output_shape, float_dtype
+from .im2col import col2im_teaching, im2col, im2col_teaching
 
 __all__ = [
     "BACKWARD_STAGES",
     "FORWARD_STAGES",
+    "METHODS",
     "ConvCase",
     "blas_threads",
     "candidates",
@@ -70,9 +70,13 @@ __all__ = [
     "summarize",
     "stage_breakdown",
     "torch_or_none",
+    "scaling_cases",
+    "method_functions",
+    "time_scaling",
+    "xcol_memory",
 ]
 
-#: Stages of the fast forward pass, in order (see :func:`conv.functional._forward`). There is
+#: Stages of the fast forward pass, in order (see :func:`conv.functional.forward_chunks`). There is
 #: no bias or reshape stage: a row of ones in the columns makes the GEMM add the bias, and
 #: the batched product already lands in NCHW.
 FORWARD_STAGES = ("cols", "gemm")
@@ -415,7 +419,8 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     """Median seconds per stage of the fast forward and backward passes.
 
     ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``. Runs the
-    same private chunked code as :func:`conv.conv2d_forward` and :func:`conv.conv2d_backward`
+    same chunked engine (:func:`conv.functional.forward_chunks`, ``backward_chunks``) as
+    :func:`conv.conv2d_forward` and :func:`conv.conv2d_backward`
     (or, with ``keep_cols=True``, as ``forward_cols``/``backward_cols``, the layer's path,
     where the backward pass reads the forward pass's columns instead of rebuilding them)
     with a clock that is read after every stage of every chunk. Returns::
@@ -440,20 +445,20 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     if repeats < 1:
         raise ValueError(f"need repeats >= 1, got {repeats}")
-    dtype = _float_dtype(x, w, b, dout)
+    dtype = float_dtype(x, w, b, dout)
     x, w, b, dout = (a.astype(dtype, copy=False) for a in (x, w, b, dout))
     args = (stride, padding, dilation)
     cols = None
     if keep_cols:
-        cols = _forward(x, w, b, *args, oh, ow, keep_cols=True)[1]
+        cols = forward_chunks(x, w, b, *args, oh, ow, keep_cols=True)[1]
 
     def run_forward(clock):
-        return _forward(x, w, b, *args, oh, ow, keep_cols, lap=clock.lap)
+        return forward_chunks(x, w, b, *args, oh, ow, keep_cols, lap=clock.lap)
 
     def run_backward(clock):
         if keep_cols:
-            return _backward(dout, w, *args, x.shape, cols=cols, lap=clock.lap)
-        return _backward(dout, w, *args, x.shape, x=x, lap=clock.lap)
+            return backward_chunks(dout, w, *args, x.shape, cols=cols, lap=clock.lap)
+        return backward_chunks(dout, w, *args, x.shape, x=x, lap=clock.lap)
 
     result = {}
     for label, run, stages in (
@@ -472,3 +477,112 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
                 samples[stage].append(clock.seconds[stage])
         result[label] = {stage: float(np.median(ts)) for stage, ts in samples.items()}
     return result
+
+
+# --- the four methods of chapter 8, over a growing size --------------------------------------
+
+#: The four ways of computing a convolution that chapter 8 times, slowest first.
+METHODS = ("loops", "teaching", "einsum", "fast")
+
+
+def scaling_cases(sizes, n=2, c=4, k=8, kernel=3):
+    """One :class:`ConvCase` per image size ``H = W`` in ``sizes`` ("same" padding).
+
+    ``x (n, c, H, H)``, ``w (k, c, kernel, kernel)``, stride 1, padding ``(kernel - 1) // 2``.
+    """
+    return [
+        ConvCase(f"{h}x{h}", n=n, c=c, h=h, w=h, k=k, kh=kernel, kw=kernel, padding=kernel // 2)
+        for h in sizes
+    ]
+
+
+def method_functions(case, methods=METHODS, seed=0):
+    """Functions of no arguments, ``{"<method> fwd": fn, "<method> bwd": fn}``, for one case.
+
+    ``loops``     :func:`conv.naive.conv2d_forward` / ``conv2d_backward``
+    ``teaching``  ``W_row @ im2col_teaching(x) + b``; ``dw = dout_flat @ X_col.T``,
+                  ``dx = col2im_teaching(W_row.T @ dout_flat)`` (``np.add.at``), with the
+                  ``X_col`` of the forward pass built once outside the timing
+    ``einsum``    :func:`conv.einsum.einsum_forward` / ``einsum_backward``
+    ``fast``      :func:`conv.conv2d_forward` / :func:`conv.conv2d_backward`
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+    x, w, b, dout = make_arrays(case, np.float64, seed)
+    kw_ = case.conv_kwargs
+    kernel = (case.kh, case.kw)
+    oh, ow = case.out_hw
+    w_row = w.reshape(case.k, -1)
+    x_col = im2col_teaching(x, *kernel, **kw_)  # (C*KH*KW, OH*OW*N)
+    dout_flat = dout.transpose(1, 2, 3, 0).reshape(case.k, -1)  # (K, OH*OW*N)
+
+    def teach_fwd():
+        cols = im2col_teaching(x, *kernel, **kw_)
+        return (w_row @ cols + b[:, None]).reshape(case.k, oh, ow, case.n).transpose(3, 0, 1, 2)
+
+    def teach_bwd():
+        dw = (dout_flat @ x_col.T).reshape(w.shape)
+        dx = col2im_teaching(w_row.T @ dout_flat, x.shape, *kernel, **kw_)
+        return dx, dw, dout_flat.sum(axis=1)
+
+    pairs = {
+        "loops": (
+            lambda: naive.conv2d_forward(x, w, b, **kw_),
+            lambda: naive.conv2d_backward(dout, x, w, **kw_),
+        ),
+        "teaching": (teach_fwd, teach_bwd),
+        "einsum": (
+            lambda: einsum_forward(x, w, b, **kw_),
+            lambda: einsum_backward(dout, x, w, **kw_),
+        ),
+        "fast": (
+            lambda: conv2d_forward(x, w, b, **kw_),
+            lambda: conv2d_backward(dout, x, w, **kw_),
+        ),
+    }
+    fns = {}
+    for method in methods:
+        fns[f"{method} fwd"], fns[f"{method} bwd"] = pairs[method]
+    return fns
+
+
+def time_scaling(cases, loops_max_flops=8e4, repeats=3, warmup=1):
+    """Median seconds of every method, forward and backward, for each case (interleaved).
+
+    Returns ``{"flops": [conv_flops per case], "fwd": {method: [s]}, "bwd": {method: [s]}}``;
+    a method's list holds ``nan`` where it was not run: the loops only run on cases whose
+    forward pass costs at most ``loops_max_flops``. Within a case all candidates are timed
+    round-robin by :func:`interleaved_medians`, so their ratios are fair.
+    """
+    result = {"flops": [], "fwd": {m: [] for m in METHODS}, "bwd": {m: [] for m in METHODS}}
+    for case in cases:
+        flops = conv_flops(case)
+        methods = [m for m in METHODS if m != "loops" or flops <= loops_max_flops]
+        medians = interleaved_medians(method_functions(case, methods), repeats, warmup)
+        result["flops"].append(flops)
+        for p in ("fwd", "bwd"):
+            for m in METHODS:
+                result[p][m].append(medians.get(f"{m} {p}", float("nan")))
+    return result
+
+
+def xcol_memory(x_shape, kernel_sizes, dtype=np.float64):
+    """Measured ``nbytes`` of ``x`` and of ``X_col = im2col(x)`` for square kernels, "same" padding.
+
+    ``x_shape = (N, C, H, W)``; for each odd ``F`` in ``kernel_sizes`` the columns
+    ``(C*F*F, H*W*N)`` are built (stride 1, padding ``(F-1)//2``) and measured. Returns
+    ``{"kernel": [F], "x_bytes": int, "xcol_bytes": [bytes], "ratio": [xcol/x]}``.
+    """
+    x = np.zeros(x_shape, dtype=dtype)
+    sizes = []
+    for f in kernel_sizes:
+        if f % 2 != 1:
+            raise ValueError(f"'same' padding needs an odd kernel size, got {f}")
+        sizes.append(int(im2col(x, f, f, 1, (f - 1) // 2).nbytes))
+    return {
+        "kernel": list(kernel_sizes),
+        "x_bytes": int(x.nbytes),
+        "xcol_bytes": sizes,
+        "ratio": [s / x.nbytes for s in sizes],
+    }

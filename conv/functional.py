@@ -32,49 +32,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import check_array, check_int, conv_output_shape
-from .im2col import _fold_cropped, _windows_into
+from .geometry import check_array, check_conv_args, check_dout, float_dtype
+from .im2col import copy_windows, fold_windows
 
 __all__ = [
     "conv2d_forward",
     "conv2d_backward",
-    "check_conv_args",
-    "check_dout",
+    "feature_map",
     "batch_cols",
     "forward_cols",
     "backward_cols",
+    "forward_chunks",
+    "backward_chunks",
 ]
-
-
-def _float_dtype(*arrays):
-    dtype = np.result_type(*arrays)
-    if not np.issubdtype(dtype, np.inexact):
-        dtype = np.result_type(dtype, np.float64)
-    return dtype
-
-
-def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
-    """Validate the arguments of a convolution and return them with ``(OH, OW)``.
-
-    Returns ``x, w, b, stride, padding, dilation, (OH, OW)``; ``b`` may be ``None``.
-    Raises ``ValueError``/``TypeError`` whose message names the offending numbers.
-    """
-    x = check_array("x", x, 4, "(N, C, H, W)")
-    w = check_array("w", w, 4, "(K, C, KH, KW)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"channel mismatch: x has C={x.shape[1]} channels (shape {x.shape}) but w expects "
-            f"C={w.shape[1]} (shape {w.shape})"
-        )
-    if b is not None:
-        b = check_array("b", b, 1, "(K,)")
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"b must have shape (K,) = ({w.shape[0]},), got {b.shape}")
-    stride = check_int("stride", stride, 1)
-    padding = check_int("padding", padding, 0)
-    dilation = check_int("dilation", dilation, 1)
-    oh, ow = conv_output_shape(x.shape, w.shape[2], w.shape[3], stride, padding, dilation)
-    return x, w, b, stride, padding, dilation, (oh, ow)
 
 
 def batch_cols(x, kernel_h, kernel_w, stride, padding, dilation, oh, ow):
@@ -85,7 +55,7 @@ def batch_cols(x, kernel_h, kernel_w, stride, padding, dilation, oh, ow):
     n, c, h, w = x.shape
     cols = np.empty((n, c, kernel_h, kernel_w, oh, ow), dtype=x.dtype)  # always a fresh array
     padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), x.dtype) if padding else None
-    _windows_into(cols, x, padded, padding, kernel_h, kernel_w, stride, dilation)
+    copy_windows(cols, x, padded, padding, kernel_h, kernel_w, stride, dilation)
     return cols.reshape(n, c * kernel_h * kernel_w, oh * ow)
 
 
@@ -112,7 +82,7 @@ def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row):
     ``[W_row | b]`` adds the bias inside the GEMM (forward), and ``dout_b @ cols_b^T`` then
     yields ``db`` as its last column (backward), which saves a pass over the output.
     Returns ``(buffer, windows)`` with ``windows (count, C, KH, KW, OH, OW)`` a view of the
-    first ``C*KH*KW`` rows, ready for :func:`conv.im2col._windows_into`.
+    first ``C*KH*KW`` rows, ready for :func:`conv.im2col.copy_windows`.
     """
     ckk = c * kh * kw
     buf = np.empty((count, ckk + ones_row, oh * ow), dtype=dtype)
@@ -121,8 +91,11 @@ def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row):
     return buf, buf[:, :ckk].reshape((count, c, kh, kw, oh, ow), copy=False)
 
 
-def _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap):
-    """Forward pass on validated arrays, one chunk of images at a time.
+def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap):
+    """Forward pass on validated arrays, one chunk of images at a time (the engine).
+
+    :func:`conv2d_forward` and :func:`forward_cols` call it after checking their arguments;
+    :func:`conv.bench.stage_breakdown` calls it with a ``lap`` clock to time each stage.
 
     Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns
     ``(N, C*KH*KW, OH*OW)`` (else ``None``, and one chunk-sized buffer is reused). ``b`` may
@@ -148,7 +121,7 @@ def _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         rows = slice(start, stop) if keep_cols else slice(0, stop - start)
-        _windows_into(windows[rows], x[start:stop], padded, padding, kh, kw, stride, dilation)
+        copy_windows(windows[rows], x[start:stop], padded, padding, kh, kw, stride, dilation)
         lap("cols")
         out_chunk = out[start:stop]  # (m, K, OH*OW): the batched matmul lands in NCHW
         np.matmul(w_row, cols[rows], out=out_chunk)  # bias included (the ones row)
@@ -157,8 +130,11 @@ def _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap)
     return out.reshape(n, k, oh, ow), (cols[:, :ckk] if keep_cols else None)
 
 
-def _backward(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
+def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
     """Backward pass on validated arrays, one chunk of images at a time; returns ``dx, dw, db``.
+
+    The engine behind :func:`conv2d_backward` and :func:`backward_cols` (and, with a ``lap``
+    clock, :func:`conv.bench.stage_breakdown`); the arrays must already be checked.
 
     Reads the batch columns ``cols (N, C*KH*KW, OH*OW)`` when given, else rebuilds each
     chunk's columns from ``x (N, C, H, W)``. Per chunk of ``m`` images::
@@ -205,7 +181,7 @@ def _backward(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, la
         m = stop - start
         dout_chunk = dout_b[start:stop]
         if rebuild:
-            _windows_into(windows[:m], x[start:stop], padded, padding, kh, kw, stride, dilation)
+            copy_windows(windows[:m], x[start:stop], padded, padding, kh, kw, stride, dilation)
             cols_chunk = cols_buf[:m]  # (m, C*KH*KW + 1, OH*OW), last row ones
             lap("cols")
         else:
@@ -219,7 +195,7 @@ def _backward(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, la
         dcols_chunk = dcols[:m]
         np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
         lap("dcols")
-        _fold_cropped(dcols_chunk, dx[start:stop], kh, kw, stride, padding, dilation)
+        fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
         lap("col2im")
     if rebuild:
         dw, db = np.ascontiguousarray(dw[:, :ckk]), dw[:, ckk].copy()
@@ -232,12 +208,12 @@ def forward_cols(x, w, b, stride, padding, dilation, oh, ow):
     The columns ``(N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
     :func:`backward_cols` needs again.
     """
-    return _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True)
+    return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True)
 
 
 def backward_cols(dout, cols, x_shape, w, stride, padding, dilation):
     """Backward pass from the batch columns of :func:`forward_cols`; returns ``dx, dw, db``."""
-    return _backward(dout, w, stride, padding, dilation, tuple(x_shape), cols=cols)
+    return backward_chunks(dout, w, stride, padding, dilation, tuple(x_shape), cols=cols)
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
@@ -252,10 +228,10 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
     x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
         x, w, b, stride, padding, dilation
     )
-    dtype = _float_dtype(*(a for a in (x, w, b) if a is not None))
+    dtype = float_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = None if b is None else b.astype(dtype, copy=False)
-    return _forward(x, w, b, stride, padding, dilation, oh, ow, keep_cols=False)[0]
+    return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=False)[0]
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
@@ -274,17 +250,19 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
         x, w, None, stride, padding, dilation
     )
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
-    dtype = _float_dtype(dout, x, w)
+    dtype = float_dtype(dout, x, w)
     x, w, dout = (a.astype(dtype, copy=False) for a in (x, w, dout))
-    return _backward(dout, w, stride, padding, dilation, x.shape, x=x)
+    return backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x)
 
 
-def check_dout(dout, x_shape, w_shape, oh, ow):
-    """Check that ``dout`` has the output's shape ``(N, K, OH, OW)``; return it as an array."""
-    dout = check_array("dout", dout, 4, "(N, K, OH, OW)")
-    expected = (x_shape[0], w_shape[0], oh, ow)
-    if dout.shape != expected:
-        raise ValueError(
-            f"dout must have the output's shape (N, K, OH, OW) = {expected}, got {dout.shape}"
-        )
-    return dout
+def feature_map(image, kernel, stride=1, padding=0, dilation=1):
+    """One filter on one image: ``image (H, W)``, ``kernel (KH, KW)`` -> ``(OH, OW)``.
+
+    :func:`conv2d_forward` with ``N = C = K = 1`` and no bias; the pictures of chapter 4 and the
+    filter explorer use it. Raises as :func:`conv2d_forward` does on a bad geometry.
+    """
+    image = check_array("image", image, 2, "(H, W)")
+    kernel = check_array("kernel", kernel, 2, "(KH, KW)")
+    return conv2d_forward(image[None, None], kernel[None, None], None, stride, padding, dilation)[
+        0, 0
+    ]

@@ -23,6 +23,9 @@ __all__ = [
     "check_array",
     "check_kernel",
     "conv_output_shape",
+    "check_conv_args",
+    "check_dout",
+    "float_dtype",
     "pad_spatial",
     "output_size_formula",
 ]
@@ -148,13 +151,78 @@ def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) 
 
     >>> output_size_formula(4, 2, 1, 1)
     '(H - KH + 2P)/S + 1 = (4 - 2 + 2*1)/1 + 1 = 5'
+    >>> output_size_formula(10, 3, 2, 0)
+    '(H - KH + 2P)/S + 1 = (10 - 3 + 2*0)/2 + 1 = 4.5, not an integer'
+
+    The arguments are checked as :func:`output_size` checks them (``size``, ``kernel`` and
+    ``stride`` at least 1, ``padding`` at least 0), raising ``TypeError``/``ValueError``
+    before any text is written, so the formula never shows a stride of 0 or a negative size.
     """
+    size = check_int("size", size, 1)
+    kernel = check_int("kernel", kernel, 1)
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
     h, k = letters
     head = f"({h} - {k} + 2P)/S + 1 = ({size} - {kernel} + 2*{padding})/{stride} + 1"
-    try:
-        return f"{head} = {output_size(size, kernel, stride, padding)}"
-    except ValueError as exc:
-        room = size - kernel + 2 * padding
-        if room < 0:
-            return f"{head}: {exc}"
+    room = size - kernel + 2 * padding
+    if room < 0:
+        return (
+            f"{head}: {size} - {kernel} + 2*{padding} = {room} is negative: the kernel does "
+            f"not fit in the padded input of {size + 2 * padding} pixels"
+        )
+    steps, rest = divmod(room, stride)
+    if rest:
         return f"{head} = {room / stride + 1:g}, not an integer"
+    return f"{head} = {steps + 1}"
+
+
+def float_dtype(*arrays) -> np.dtype:
+    """The dtype a convolution computes in: numpy's result type of ``arrays``, made inexact.
+
+    float32 stays float32, complex stays complex, integers (and mixed int/float16) give at
+    least float64 as numpy's promotion does; ``None`` entries are ignored.
+    """
+    dtype = np.result_type(*(a for a in arrays if a is not None))
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.result_type(dtype, np.float64)
+    return dtype
+
+
+def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Validate the arguments of a convolution and return them with ``(OH, OW)``.
+
+    ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)`` or ``None``. Returns
+    ``x, w, b, stride, padding, dilation, (OH, OW)`` with the arrays as ndarrays and the
+    integers as Python ints. Raises ``ValueError``/``TypeError`` whose message names the
+    offending numbers (a channel mismatch, a bias of the wrong length, a geometry that does
+    not divide). Shared by the fast path (:mod:`conv.functional`) and the loop reference
+    (:mod:`conv.naive`): checking arguments is not computing, so the reference stays
+    independent of the code it checks.
+    """
+    x = check_array("x", x, 4, "(N, C, H, W)")
+    w = check_array("w", w, 4, "(K, C, KH, KW)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"channel mismatch: x has C={x.shape[1]} channels (shape {x.shape}) but w expects "
+            f"C={w.shape[1]} (shape {w.shape})"
+        )
+    if b is not None:
+        b = check_array("b", b, 1, "(K,)")
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"b must have shape (K,) = ({w.shape[0]},), got {b.shape}")
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    oh, ow = conv_output_shape(x.shape, w.shape[2], w.shape[3], stride, padding, dilation)
+    return x, w, b, stride, padding, dilation, (oh, ow)
+
+
+def check_dout(dout, x_shape, w_shape, oh, ow) -> np.ndarray:
+    """Check that ``dout`` has the output's shape ``(N, K, OH, OW)``; return it as an array."""
+    dout = check_array("dout", dout, 4, "(N, K, OH, OW)")
+    expected = (x_shape[0], w_shape[0], oh, ow)
+    if dout.shape != expected:
+        raise ValueError(
+            f"dout must have the output's shape (N, K, OH, OW) = {expected}, got {dout.shape}"
+        )
+    return dout

@@ -39,7 +39,11 @@ __all__ = [
     "col2im_fast",
     "im2col",
     "col2im",
+    "window_view",
+    "fold_windows",
+    "copy_windows",
     "overlap_counts",
+    "xcol_source",
 ]
 
 
@@ -89,9 +93,7 @@ def _check_x(x):
 
 def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation):
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
-    if len(x_shape) != 4:
-        raise ValueError(f"x_shape must be (N, C, H, W), got {tuple(x_shape)}")
-    n, c, h, w = (check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
+    n, c, h, w = _check_x_shape(x_shape)
     oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
     expected = (c * kernel_h * kernel_w, oh * ow * n)
     if cols.shape != expected:
@@ -134,24 +136,25 @@ def col2im_teaching(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dila
     return x_padded[:, :, padding : padding + h, padding : padding + w]
 
 
-def _windows(x_padded, kernel_h, kernel_w, stride, dilation, oh, ow):
-    """Strided view ``(N, C, OH, OW, KH, KW)`` of every window of ``x_padded`` (no copy)."""
+def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarray:
+    """Every window of an (already padded) ``x_padded (N, C, Hp, Wp)``, as a strided view.
+
+    Returns ``win (N, C, OH, OW, KH, KW)`` with ``win[n, c, oh, ow, i, j] =
+    x_padded[n, c, S*oh + D*i, S*ow + D*j]``, sharing memory with ``x_padded`` (no copy;
+    read-only). ``OH = (Hp - D*(KH - 1) - 1) // S + 1`` counts the windows that fit, so a
+    caller that checked the geometry with :func:`conv.conv_output_shape` gets exactly its
+    ``(OH, OW)``. This is the one window view of the package: the fast ``im2col``, the einsum
+    convolution (:mod:`conv.einsum`) and max pooling (:class:`conv.nn.MaxPool2D`) read through it.
+    """
     span_h, span_w = dilation * (kernel_h - 1) + 1, dilation * (kernel_w - 1) + 1
-    v = sliding_window_view(x_padded, (span_h, span_w), axis=(2, 3))
-    return v[
-        :,
-        :,
-        : stride * (oh - 1) + 1 : stride,
-        : stride * (ow - 1) + 1 : stride,
-        ::dilation,
-        ::dilation,
-    ]
+    v = sliding_window_view(x_padded, (span_h, span_w), axis=(-2, -1))
+    return v[..., ::stride, ::stride, ::dilation, ::dilation]
 
 
 def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
     """Same result as :func:`im2col_teaching`, read through a strided view with one copy.
 
-    ``sliding_window_view`` exposes the windows as a ``(N, C, OH, OW, KH, KW)`` view of the
+    :func:`window_view` exposes the windows as a ``(N, C, OH, OW, KH, KW)`` view of the
     padded input without copying; a transpose to ``(C, KH, KW, OH, OW, N)`` and a reshape to
     ``(C*KH*KW, OH*OW*N)`` make the only copy.
     """
@@ -159,7 +162,7 @@ def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.nd
     kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
     oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation)
     n, c = x.shape[:2]
-    win = _windows(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation, oh, ow)
+    win = window_view(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation)
     # An explicit copy: a bare reshape can return a read-only view of x (1x1 kernel, N=1).
     cols = win.transpose(1, 4, 5, 2, 3, 0).copy()  # (C, KH, KW, OH, OW, N), C-contiguous
     return cols.reshape(c * kernel_h * kernel_w, oh * ow * n)
@@ -178,16 +181,23 @@ def _span(n_out, size, stride, start):
     return lo, hi, start + stride * lo
 
 
-def _fold_cropped(patches, out, kernel_h, kernel_w, stride, padding, dilation):
-    """Add ``patches (N, C, KH, KW, OH, OW)`` into the *unpadded* ``out (N, C, H, W)`` in place.
+def fold_windows(patches, out, stride=1, padding=0, dilation=1, axis=2) -> np.ndarray:
+    """Add every window of ``patches`` back onto the *unpadded* image ``out``, in place.
 
-    For each kernel offset ``(i, j)``, ``patches[:, :, i, j]`` lands on the pixels
-    ``(S*oh + D*i - P, S*ow + D*j - P)``: a strided slice of ``out``, so ``+=`` accumulates
-    the overlaps. Entries that would land in the padding are skipped (:func:`_span`), so no
-    padded buffer and no final crop copy are needed.
+    ``patches`` has the axes ``(KH, KW, OH, OW)`` starting at position ``axis`` and ``out``
+    has ``(H, W)`` at the same position; the axes before and after (images, channels) match.
+    With the default ``axis=2``: ``patches (N, C, KH, KW, OH, OW)`` into ``out (N, C, H, W)``.
+
+    For each kernel offset ``(i, j)`` the block ``patches[..., i, j, :, :, ...]`` lands on the
+    pixels ``(S*oh + D*i - P, S*ow + D*j - P)``: a strided slice of ``out``, so ``+=`` adds
+    the overlaps (KH*KW vectorised additions, no scattered writes). Entries that would land in
+    the padding are skipped, so no padded buffer and no final crop are needed. This is the one
+    fold of the package: :func:`col2im_fast`, the backward pass of :mod:`conv.functional`,
+    :mod:`conv.einsum` and :class:`conv.nn.MaxPool2D` all call it. Returns ``out``.
     """
-    h, w = out.shape[2:]
-    oh, ow = patches.shape[4:]
+    kernel_h, kernel_w, oh, ow = patches.shape[axis : axis + 4]
+    h, w = out.shape[axis : axis + 2]
+    lead = (slice(None),) * axis
     for i in range(kernel_h):
         r_lo, r_hi, r0 = _span(oh, h, stride, i * dilation - padding)
         for j in range(kernel_w):
@@ -195,16 +205,19 @@ def _fold_cropped(patches, out, kernel_h, kernel_w, stride, padding, dilation):
             if r_hi > r_lo and c_hi > c_lo:
                 rows = slice(r0, r0 + stride * (r_hi - r_lo - 1) + 1, stride)
                 cols = slice(c0, c0 + stride * (c_hi - c_lo - 1) + 1, stride)
-                out[:, :, rows, cols] += patches[:, :, i, j, r_lo:r_hi, c_lo:c_hi]
+                out[lead + (rows, cols)] += patches[
+                    lead + (i, j, slice(r_lo, r_hi), slice(c_lo, c_hi))
+                ]
     return out
 
 
-def _windows_into(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation):
-    """Copy the windows of ``x (m, C, H, W)`` into ``dst (m, C, KH, KW, OH, OW)``.
+def copy_windows(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation) -> np.ndarray:
+    """Copy the windows of ``x (m, C, H, W)`` into ``dst (m, C, KH, KW, OH, OW)``; return it.
 
     ``padded`` is ``None`` when ``padding == 0``, else a scratch array ``(>= m, C, H+2P, W+2P)``
     whose border is zero: only its interior is overwritten, so it can be reused chunk after
-    chunk. One copy through the strided window view; no array is allocated.
+    chunk. One copy through :func:`window_view`; no array is allocated. Used by the chunked
+    fast path of :mod:`conv.functional`, which has already checked the geometry.
     """
     m, _, h, w = x.shape
     if padding:
@@ -213,7 +226,7 @@ def _windows_into(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation)
     else:
         src = x
     oh, ow = dst.shape[4:]
-    win = _windows(src, kernel_h, kernel_w, stride, dilation, oh, ow)  # (m, C, OH, OW, KH, KW)
+    win = window_view(src, kernel_h, kernel_w, stride, dilation)[:, :, :oh, :ow]
     np.copyto(dst, win.transpose(0, 1, 4, 5, 2, 3))
     return dst
 
@@ -221,25 +234,20 @@ def _windows_into(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation)
 def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     """Same result as :func:`col2im_teaching`: one strided slice-add per kernel offset.
 
-    For each kernel offset ``(i, j)`` the entries of ``cols`` that belong to it form a
-    ``(C, OH, OW, N)`` block, which lands on the pixels ``D*i + S*oh, D*j + S*ow``: a strided
-    slice of the padded image, so ``+=`` on that slice accumulates every overlap correctly.
-    The sums are accumulated in a ``(C, H+2P, W+2P, N)`` buffer, where the image index is the
-    fastest axis as it is in ``cols``, so every addition reads and writes contiguous runs of
-    N numbers; one final copy gives ``(N, C, H, W)``.
+    The entries of ``cols`` that belong to kernel offset ``(i, j)`` form a ``(C, OH, OW, N)``
+    block, which :func:`fold_windows` adds onto the pixels ``D*i + S*oh - P, D*j + S*ow - P``
+    (a strided slice). The sums are accumulated in a ``(C, H, W, N)`` buffer, where the image
+    index is the fastest axis as it is in ``cols``, so every addition reads and writes
+    contiguous runs of N numbers; one final copy gives ``(N, C, H, W)``.
     """
     cols, (n, c, h, w), (oh, ow) = _check_cols(
         cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
     )
     patches = cols.reshape(c, kernel_h, kernel_w, oh, ow, n)
-    acc = np.zeros((c, h + 2 * padding, w + 2 * padding, n), dtype=cols.dtype)
-    for i in range(kernel_h):
-        rows = slice(i * dilation, i * dilation + stride * oh, stride)
-        for j in range(kernel_w):
-            columns = slice(j * dilation, j * dilation + stride * ow, stride)
-            acc[:, rows, columns] += patches[:, i, j]  # a (C, OH, OW, N) block
+    acc = np.zeros((c, h, w, n), dtype=cols.dtype)
+    fold_windows(patches, acc, stride, padding, dilation, axis=1)
     out = np.empty((n, c, h, w), dtype=cols.dtype)
-    np.copyto(out, acc[:, padding : padding + h, padding : padding + w].transpose(3, 0, 1, 2))
+    np.copyto(out, acc.transpose(3, 0, 1, 2))
     return out
 
 
@@ -247,12 +255,62 @@ im2col = im2col_fast
 col2im = col2im_fast
 
 
+def _check_x_shape(x_shape):
+    """``x_shape`` as four positive ints ``(N, C, H, W)``, or ``ValueError``/``TypeError``."""
+    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__len__") or len(x_shape) != 4:
+        shown = tuple(x_shape) if isinstance(x_shape, (tuple, list)) else repr(x_shape)
+        raise ValueError(f"x_shape must be (N, C, H, W), got {shown}")
+    return tuple(check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
+
+
 def overlap_counts(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
     """How many windows cover each pixel: ``col2im(im2col(ones))``, shape ``(H, W)``.
 
-    Works for any N and C (the map is the same for every image and channel).
+    ``x_shape = (N, C, H, W)``; works for any N and C (the map is the same for every image and
+    channel). Raises ``ValueError`` showing the arithmetic on a geometry that does not divide.
     """
-    n, c, h, w = x_shape
+    _, _, h, w = _check_x_shape(x_shape)
     ones = np.ones((1, 1, h, w))
     cols = im2col_fast(ones, kernel_h, kernel_w, stride, padding, dilation)
     return col2im_fast(cols, (1, 1, h, w), kernel_h, kernel_w, stride, padding, dilation)[0, 0]
+
+
+def xcol_source(x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, row=None):
+    """Where a column or a row of ``X_col (C*KH*KW, OH*OW*N)`` comes from.
+
+    Exactly one of ``column``/``row`` is given. Returns a dict with ``"pixels"``: a bool mask
+    ``(N, C, H + 2P, W + 2P)`` of the padded-input pixels read, and a one-line ``"text"``;
+    for a column also ``image``, ``position`` (oh, ow) and ``top_left``; for a row also
+    ``channel`` and ``offset`` (i, j). Column ``(oh*OW + ow)*N + n`` and row
+    ``(c*KH + i)*KW + j`` as everywhere in this module.
+    """
+    n, c, h, w = _check_x_shape(x_shape)
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding)
+    if (column is None) == (row is None):
+        raise ValueError("give exactly one of column= or row=")
+    mask = np.zeros((n, c, h + 2 * padding, w + 2 * padding), bool)
+    if column is not None:
+        column = check_int("column", column, 0)
+        if column >= oh * ow * n:
+            raise ValueError(f"column must be in 0..{oh * ow * n - 1}, got {column}")
+        p, img = divmod(column, n)
+        r, q = divmod(p, ow)
+        top, left = r * stride, q * stride
+        mask[img, :, top : top + kernel_h, left : left + kernel_w] = True
+        text = (
+            f"column {column} = ({r}*{ow} + {q})*{n} + {img}: image {img}, window ({r}, {q}), "
+            f"padded rows {top}-{top + kernel_h - 1}, columns {left}-{left + kernel_w - 1}, "
+            f"all {c} channel(s)"
+        )
+        return dict(pixels=mask, text=text, image=img, position=(r, q), top_left=(top, left))
+    row = check_int("row", row, 0)
+    if row >= c * kernel_h * kernel_w:
+        raise ValueError(f"row must be in 0..{c * kernel_h * kernel_w - 1}, got {row}")
+    ch, rest = divmod(row, kernel_h * kernel_w)
+    i, j = divmod(rest, kernel_w)
+    mask[:, ch, i : i + stride * oh : stride, j : j + stride * ow : stride] = True
+    text = (
+        f"row {row} = ({ch}*{kernel_h} + {i})*{kernel_w} + {j}: channel {ch}, kernel offset "
+        f"({i}, {j}): pixel ({i}, {j}) of every window, in all {n} image(s)"
+    )
+    return dict(pixels=mask, text=text, channel=ch, offset=(i, j))

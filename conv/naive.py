@@ -1,15 +1,16 @@
 """Loop reference: convolution written as plainly as the book's formulas.
 
-Slow on purpose. Every fast routine in the package is tested against these loops, which share
-no code with it beyond argument checking. Shapes as in :mod:`conv.functional`.
+Slow on purpose. Every fast routine in the package is tested against these loops, so they
+depend on nothing but numpy and :mod:`conv.geometry` (argument checks and output sizes): no
+im2col, no matrix multiply, no code of the fast path. The signatures are the fast ones'
+(``b=None`` means no bias). Shapes as in :mod:`conv.functional`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .functional import _float_dtype, check_conv_args, check_dout
-from .geometry import check_array, conv_output_shape
+from .geometry import check_array, check_conv_args, check_dout, conv_output_shape, float_dtype
 
 __all__ = ["conv2d_forward", "conv2d_backward", "im2col", "col2im", "corr2d"]
 
@@ -40,9 +41,11 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
     """Loop forward pass, term by term::
 
     out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, S*oh + D*i, S*ow + D*j]
+
+    ``b=None`` means no bias (``b[k]`` taken as 0).
     """
     x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation)
-    dtype = _float_dtype(x, w, b)
+    dtype = float_dtype(x, w, b)
     n, c, _, _ = x.shape
     k, _, kh, kw = w.shape
     xp = _pad(x.astype(dtype), p)
@@ -51,7 +54,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
         for f in range(k):
             for r in range(oh):
                 for q in range(ow):
-                    total = b[f]
+                    total = dtype.type(0) if b is None else b[f]
                     for ch in range(c):
                         for i in range(kh):
                             for j in range(kw):
@@ -64,7 +67,7 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     """Loop gradients: every product ``w * xp`` of the forward pass sends ``dout`` both ways."""
     x, w, _, s, p, d, (oh, ow) = check_conv_args(x, w, None, stride, padding, dilation)
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
-    dtype = _float_dtype(dout, x, w)
+    dtype = float_dtype(dout, x, w)
     n, c, h, wid = x.shape
     k, _, kh, kw = w.shape
     xp = _pad(x.astype(dtype), p)
@@ -110,7 +113,9 @@ def im2col(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
 def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     """Loop ``col2im``: every entry of ``cols`` is *added* to the pixel it was read from."""
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
-    n, c, h, w = x_shape
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be four sizes (N, C, H, W), got {tuple(x_shape)}")
+    n, c, h, w = (int(v) for v in x_shape)
     oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
     if cols.shape != (c * kernel_h * kernel_w, oh * ow * n):
         raise ValueError(f"cols must have shape {(c * kernel_h * kernel_w, oh * ow * n)}")

@@ -1,9 +1,10 @@
-"""The other layers a small CNN needs, with the same interface as :class:`conv.layers.Conv2D`.
+"""Layers of a small CNN, all with one interface, and He initialisation.
 
 Every layer has a ``params`` dict and a ``grads`` dict (same keys, same shapes; both empty for
 a layer without parameters), ``forward(x)``, which caches what the backward pass needs, and
 ``backward(dout) -> dx``, which fills ``grads``. Shapes::
 
+    Conv2D(C, K, F)      x (N, C, H, W)     -> out (N, K, OH, OW)   w (K, C, KH, KW), b (K,)
     ReLU                 x (any shape)      -> out (same shape)
     MaxPool2D(P, S)      x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H - P) / S + 1
     Flatten              x (N, d1, d2, ...) -> out (N, d1*d2*...)
@@ -15,23 +16,130 @@ are the layers' arrays under keys ``"<layer index>.<name>"`` (``"0.w"``, ``"4.b"
 optimiser from :mod:`conv.optim` updates one layer or a whole network the same way.
 
 Dtypes: the parameter-free layers keep the input's dtype (``dx`` takes the dtype of ``dout``);
-:class:`Dense`, like ``Conv2D``, computes in the dtype of its parameters (``dtype=``).
+:class:`Conv2D` and :class:`Dense` compute in the floating dtype of their parameters
+(``dtype=``, float64 by default). Complex input is refused with a ``TypeError`` (casting it
+would silently drop the imaginary part).
+
+Initialisation: :func:`he_std` is He et al.'s ``sqrt(2 / fan_in)``; :func:`activation_stds`
+measures what an initialisation does to the activations of a deep stack (chapter 5).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from .geometry import as_numeric, check_array, check_int, output_size
-from .layers import he_std, make_rng
+from .functional import backward_cols, conv2d_forward, forward_cols
+from .geometry import (
+    as_numeric,
+    check_array,
+    check_conv_args,
+    check_dout,
+    check_int,
+    conv_output_shape,
+    output_size,
+)
+from .im2col import fold_windows, window_view
 
-__all__ = ["Layer", "ReLU", "MaxPool2D", "Flatten", "Dense", "SoftmaxCrossEntropy", "Sequential"]
+__all__ = [
+    "make_rng",
+    "he_std",
+    "activation_stds",
+    "Layer",
+    "Conv2D",
+    "ReLU",
+    "MaxPool2D",
+    "Flatten",
+    "Dense",
+    "SoftmaxCrossEntropy",
+    "Sequential",
+]
+
+
+def make_rng(rng):
+    """Return a ``np.random.Generator``: ``rng`` itself, one seeded by an int, seed 0 for None."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def he_std(fan_in: int) -> float:
+    """He et al. (2015) standard deviation for ReLU networks: ``sqrt(2 / fan_in)``."""
+    fan_in = check_int("fan_in", fan_in, 1)
+    return float(np.sqrt(2.0 / fan_in))
+
+
+def activation_stds(std, n_layers=8, channels=16, size=16, batch=4, kernel=3, seed=1):
+    """Standard deviation of the activations after each of ``n_layers`` conv + ReLU layers.
+
+    The input ``(batch, channels, size, size)`` and every layer's filters
+    ``(channels, channels, kernel, kernel)`` are standard normal draws from
+    ``np.random.default_rng(seed)``, the filters scaled by ``std``; each layer is
+    ``relu(conv2d_forward(a, w, None, padding=kernel // 2))`` ("same" padding, no bias).
+    Returns an ``(n_layers,)`` float array. With He's ``std = sqrt(2 / (C*F*F))`` the values
+    stay near 1; a larger or smaller std makes them grow or shrink geometrically.
+    """
+    if not isinstance(std, (int, float, np.floating, np.integer)) or isinstance(std, bool):
+        raise TypeError(f"std must be a real number, got {type(std).__name__}")
+    if not np.isfinite(std) or std <= 0:
+        raise ValueError(f"std must be a finite positive number, got {std}")
+    n_layers = check_int("n_layers", n_layers, 1)
+    channels, size = check_int("channels", channels, 1), check_int("size", size, 1)
+    batch, kernel = check_int("batch", batch, 1), check_int("kernel", kernel, 1)
+    if kernel % 2 == 0:
+        raise ValueError(f"'same' padding needs an odd kernel, got kernel={kernel}")
+    gen = np.random.default_rng(seed)
+    a = gen.standard_normal((batch, channels, size, size))
+    stds = []
+    for _ in range(n_layers):
+        w = gen.standard_normal((channels, channels, kernel, kernel)) * std
+        a = np.maximum(conv2d_forward(a, w, None, padding=kernel // 2), 0)
+        stds.append(a.std())
+    return np.array(stds)
+
+
+def _param_dtype(dtype) -> np.dtype:
+    """``dtype`` as a numpy floating dtype, or a ``TypeError`` (integers would truncate)."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(
+            f"dtype must be a floating-point type such as float32, got {dtype!r}"
+        ) from exc
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(
+            f"dtype must be a floating-point type such as float32 or float64, got {dtype} "
+            "(integer weights would be truncated, complex ones are not supported)"
+        )
+    return dtype
+
+
+def _real(name, a, layer):
+    """``a`` as a numeric ndarray that is not complex, or a ``TypeError`` naming ``layer``."""
+    a = as_numeric(name, a)
+    if np.iscomplexobj(a):
+        raise TypeError(
+            f"{layer}: {name} is complex ({a.dtype}); the layers compute with real numbers and "
+            "casting would drop the imaginary part"
+        )
+    return a
+
+
+def _pair(name, value):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (KH, KW), got {value!r}")
+        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
+    v = check_int(name, value, 1)
+    return v, v
 
 
 def _check_dout(dout, expected_shape, layer):
     """Check that ``dout`` has the shape the forward pass returned; return it as an array."""
-    dout = as_numeric("dout", dout)
+    dout = _real("dout", dout, layer)
     if dout.shape != tuple(expected_shape):
         raise ValueError(
             f"{layer}: dout must have the shape of the forward output {tuple(expected_shape)}, "
@@ -73,6 +181,81 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
+class Conv2D(Layer):
+    """A convolutional layer: ``x (N, C, H, W) -> out (N, K, OH, OW)``.
+
+    Parameters: ``w (K, C, KH, KW)`` drawn from a normal distribution with He's standard
+    deviation ``sqrt(2 / (C*KH*KW))`` (the fan-in of one output unit), and ``b (K,)`` zeros.
+    ``kernel_size`` is an int or ``(KH, KW)``. ``rng`` is a Generator or an int seed
+    (None means seed 0, so two layers built alike are equal). ``dtype`` is a floating-point
+    type (float64 by default); parameters, outputs and gradients all use it.
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        rng=None,
+        dtype=np.float64,
+    ):
+        super().__init__()
+        c = check_int("in_channels", in_channels, 1)
+        k = check_int("out_channels", out_channels, 1)
+        kh, kw = _pair("kernel_size", kernel_size)
+        self.stride = check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
+        self.kernel_size = (kh, kw)
+        dtype = _param_dtype(dtype)
+        std = he_std(c * kh * kw)
+        w = make_rng(rng).standard_normal((k, c, kh, kw)) * std
+        self.params = {"w": w.astype(dtype), "b": np.zeros(k, dtype=dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+
+    @property
+    def w(self):
+        """Filters ``(K, C, KH, KW)``."""
+        return self.params["w"]
+
+    @property
+    def b(self):
+        """Biases ``(K,)``."""
+        return self.params["b"]
+
+    def __repr__(self):
+        k, c, kh, kw = self.w.shape
+        return (
+            f"Conv2D({c}, {k}, kernel_size=({kh}, {kw}), stride={self.stride}, "
+            f"padding={self.padding})"
+        )
+
+    def output_shape(self, input_shape):
+        """``(N, C, H, W) -> (N, K, OH, OW)`` (raises on a geometry that does not divide)."""
+        oh, ow = conv_output_shape(input_shape, *self.kernel_size, self.stride, self.padding)
+        return (input_shape[0], self.w.shape[0], oh, ow)
+
+    def forward(self, x):
+        """Return ``out (N, K, OH, OW)``; keeps the columns for :meth:`backward`."""
+        x = _real("x", x, repr(self))
+        x, w, b, s, p, d, (oh, ow) = check_conv_args(x, self.w, self.b, self.stride, self.padding)
+        x = x.astype(w.dtype, copy=False)
+        out, cols = forward_cols(x, w, b, s, p, d, oh, ow)
+        self._cache = (x.shape, cols, oh, ow)
+        return out
+
+    def backward(self, dout):
+        """Given ``dout (N, K, OH, OW)``, fill ``grads`` and return ``dx (N, C, H, W)``."""
+        x_shape, cols, oh, ow = self._cached()
+        dout = _real("dout", dout, repr(self))
+        dout = check_dout(dout, x_shape, self.w.shape, oh, ow).astype(self.w.dtype, copy=False)
+        dx, self.grads["w"], self.grads["b"] = backward_cols(
+            dout, cols, x_shape, self.w, self.stride, self.padding, 1
+        )
+        return dx
+
+
 class ReLU(Layer):
     """``out = max(x, 0)`` elementwise; ``x`` and ``out`` have any one shape.
 
@@ -82,7 +265,7 @@ class ReLU(Layer):
 
     def forward(self, x):
         """Return ``out`` shaped and typed like ``x``; keeps the mask ``x > 0``."""
-        x = as_numeric("x", x)
+        x = _real("x", x, "ReLU")
         positive = x > 0
         self._cache = positive
         return np.maximum(x, 0)  # NaN stays NaN, so a diverging run is visible
@@ -101,11 +284,8 @@ class MaxPool2D(Layer):
     ``OH = (H - P) / S + 1`` (no padding). ``stride=None`` means ``S = P``: windows that tile
     the image. A geometry whose windows do not cover the input exactly raises ``ValueError``.
 
-    Two ways to see the windows, both views of ``x`` with shape ``(N, C, OH, OW, P, P)``:
-
-    * ``S == P`` (the windows tile the image): the *reshape trick*
-      ``x.reshape(N, C, OH, P, OW, P)`` splits each spatial axis into (window, offset);
-    * otherwise (overlapping or gapped windows): ``sliding_window_view`` read with step ``S``.
+    The windows are read through :func:`conv.im2col.window_view`, the same strided view
+    ``(N, C, OH, OW, P, P)`` as the fast ``im2col`` (no copy until the max is taken).
 
     Backward: each window's ``dout`` goes to *one* input, the window's argmax. With ties it is
     the first maximum in row-major order inside the window (smallest row offset, then smallest
@@ -123,6 +303,8 @@ class MaxPool2D(Layer):
 
     def output_shape(self, input_shape):
         """``(N, C, H, W) -> (N, C, OH, OW)``; ``ValueError`` showing the arithmetic if no fit."""
+        if len(input_shape) != 4:
+            raise ValueError(f"{self!r} needs an input shape (N, C, H, W), got {input_shape!r}")
         n, c, h, w = input_shape
         p, s = self.pool_size, self.stride
         sizes = []
@@ -136,20 +318,13 @@ class MaxPool2D(Layer):
                 ) from None
         return (n, c, sizes[0], sizes[1])
 
-    def _window_view(self, x, oh, ow):
-        """View ``(N, C, OH, OW, P, P)`` of the pooling windows of ``x``; no copy."""
-        n, c = x.shape[:2]
-        p, s = self.pool_size, self.stride
-        if s == p:  # windows tile the image (output_size checked H = P*OH, W = P*OW)
-            return x.reshape(n, c, oh, p, ow, p).transpose(0, 1, 2, 4, 3, 5)
-        return sliding_window_view(x, (p, p), axis=(2, 3))[:, :, ::s, ::s]
-
     def forward(self, x):
         """Return ``out (N, C, OH, OW)`` (dtype of ``x``); keeps each window's argmax."""
-        x = check_array("x", x, 4, "(N, C, H, W)")
+        x = check_array("x", _real("x", x, repr(self)), 4, "(N, C, H, W)")
         n, c, oh, ow = self.output_shape(x.shape)
         p = self.pool_size
-        flat = self._window_view(x, oh, ow).reshape(n, c, oh, ow, p * p)  # the only copy
+        win = window_view(x, p, p, self.stride)  # (N, C, OH, OW, P, P), a view
+        flat = win.reshape(n, c, oh, ow, p * p)  # the only copy
         argmax = flat.argmax(axis=-1)  # (N, C, OH, OW): row-major offset i*P + j in the window
         out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
         self._cache = (x.shape, argmax)
@@ -159,42 +334,35 @@ class MaxPool2D(Layer):
         """Given ``dout (N, C, OH, OW)``, return ``dx (N, C, H, W)`` (dtype of ``dout``)."""
         x_shape, argmax = self._cached()
         dout = _check_dout(dout, argmax.shape, repr(self))
-        n, c, h, w = x_shape
+        n, c, _, _ = x_shape
         _, _, oh, ow = argmax.shape
         p, s = self.pool_size, self.stride
         # Per-window gradient: dout at the argmax offset, zeros at the other P*P - 1 offsets.
         dflat = np.zeros((n, c, oh, ow, p * p), dtype=dout.dtype)
         np.put_along_axis(dflat, argmax[..., None], dout[..., None], axis=-1)
-        dwin = dflat.reshape(n, c, oh, ow, p, p)
-        if s == p:  # undo the reshape trick: windows are disjoint, nothing to add up
-            return dwin.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
-        # Overlapping or gapped windows: add each kernel offset (i, j) back in, as col2im does.
-        dx = np.zeros(x_shape, dtype=dout.dtype)
-        for i in range(p):
-            for j in range(p):
-                dx[:, :, i : i + s * (oh - 1) + 1 : s, j : j + s * (ow - 1) + 1 : s] += dwin[
-                    :, :, :, :, i, j
-                ]
-        return dx
+        dwin = dflat.reshape(n, c, oh, ow, p, p).transpose(0, 1, 4, 5, 2, 3)  # (N, C, P, P, OH, OW)
+        # Add each window offset (i, j) back onto the image, as col2im does: where windows
+        # overlap the sums accumulate; where they tile the image each pixel gets one value.
+        return fold_windows(dwin, np.zeros(x_shape, dtype=dout.dtype), s, 0, 1)
 
 
 class Flatten(Layer):
     """``x (N, d1, d2, ...) -> out (N, d1*d2*...)``, e.g. ``(N, C, H, W) -> (N, C*H*W)``.
 
     The order is numpy's row-major order: channel, then row, then column. No copy is made when
-    ``x`` is contiguous.
+    ``x`` is contiguous. An empty batch (``N = 0``) gives ``(0, D)``.
     """
 
     def forward(self, x):
         """Return ``out (N, D)`` with ``D`` the product of ``x.shape[1:]``."""
-        x = as_numeric("x", x)
+        x = _real("x", x, "Flatten")
         if x.ndim < 2:
             raise ValueError(
                 f"Flatten needs x with a batch axis and at least one more, (N, ...), got "
                 f"{x.ndim} dimension(s) with shape {x.shape}"
             )
         self._cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # also right for N = 0
 
     def backward(self, dout):
         """Given ``dout (N, D)``, return ``dx`` shaped like the forward input."""
@@ -208,13 +376,15 @@ class Dense(Layer):
 
     Parameters: ``w (D, M)`` from a normal distribution with He's standard deviation
     ``sqrt(2 / D)`` and ``b (M,)`` zeros. ``rng`` is a Generator or an int seed (None means
-    seed 0). As in ``Conv2D``, the input is cast to the parameters' ``dtype``.
+    seed 0). As in ``Conv2D``, ``dtype`` must be a floating type (``TypeError`` otherwise)
+    and the input is cast to it.
     """
 
     def __init__(self, in_features, out_features, rng=None, dtype=np.float64):
         super().__init__()
         d = check_int("in_features", in_features, 1)
         m = check_int("out_features", out_features, 1)
+        dtype = _param_dtype(dtype)
         w = make_rng(rng).standard_normal((d, m)) * he_std(d)
         self.params = {"w": w.astype(dtype), "b": np.zeros(m, dtype=dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
@@ -234,7 +404,7 @@ class Dense(Layer):
 
     def forward(self, x):
         """Return ``out (N, M) = x (N, D) @ w (D, M) + b (M,)``; keeps ``x`` for backward."""
-        x = as_numeric("x", x)
+        x = _real("x", x, repr(self))
         d = self.w.shape[0]
         if x.ndim != 2:
             hint = " (put a Flatten() before Dense)" if x.ndim > 2 else ""
@@ -291,7 +461,7 @@ class SoftmaxCrossEntropy(Layer):
 
     def forward(self, logits, labels):
         """Return the mean loss as a Python float; keeps the probabilities ``(N, K)``."""
-        logits = check_array("logits", logits, 2, "(N, K)")
+        logits = check_array("logits", _real("logits", logits, "SoftmaxCrossEntropy"), 2, "(N, K)")
         if not np.issubdtype(logits.dtype, np.floating):
             logits = logits.astype(np.float64)
         n, k = logits.shape
@@ -303,8 +473,22 @@ class SoftmaxCrossEntropy(Layer):
         return float(-log_probs[np.arange(n), labels].mean())
 
     def backward(self, dout=1.0):
-        """Return ``dlogits (N, K)`` times the scalar ``dout`` (the loss's upstream gradient)."""
+        """Return ``dlogits (N, K)`` times the scalar ``dout`` (the loss's upstream gradient).
+
+        ``dout`` must be one finite real number (the loss is a scalar); anything else, ``None``
+        included, raises ``TypeError``/``ValueError`` instead of spreading NaN.
+        """
         probs, labels = self._cached()
+        if isinstance(dout, (bool, np.bool_)) or not isinstance(
+            dout, (int, float, np.integer, np.floating)
+        ):
+            if not (isinstance(dout, np.ndarray) and dout.shape == () and dout.dtype.kind in "iuf"):
+                raise TypeError(
+                    f"SoftmaxCrossEntropy.backward: dout must be a real number (the loss is a "
+                    f"scalar), got {dout!r} ({type(dout).__name__})"
+                )
+        if not np.isfinite(dout):
+            raise ValueError(f"SoftmaxCrossEntropy.backward: dout must be finite, got {dout}")
         n = probs.shape[0]
         dlogits = probs.copy()
         dlogits[np.arange(n), labels] -= 1
@@ -396,12 +580,19 @@ class Sequential:
         """Class labels ``(N,)``: the argmax of the output ``(N, K)``, computed in eval mode.
 
         ``batch_size`` splits ``x`` into chunks (None: all at once). The mode is restored after.
+        An empty batch (``N = 0``) gives an empty ``(0,)`` integer array without running the model.
         """
+        x = as_numeric("x", x)
+        if x.ndim == 0:
+            raise ValueError("predict needs a batch x (N, ...), got a scalar")
+        step = None if batch_size is None else check_int("batch_size", batch_size, 1)
+        n = len(x)
+        if n == 0:
+            return np.zeros(0, dtype=np.intp)
+        step = n if step is None else step
         was_training = self.training
         self.eval()
         try:
-            n = len(x)
-            step = n if batch_size is None else check_int("batch_size", batch_size, 1)
             chunks = [self.forward(x[i : i + step]).argmax(axis=1) for i in range(0, n, step)]
         finally:
             self._set_mode(was_training)

@@ -66,8 +66,17 @@ class Optimiser:
                     f"Sequential), got {type(model).__name__}"
                 )
         self.model = model
-        self.lr = _check_real("lr", lr, 0.0, low_open=True)
+        self.lr = lr
         self.t = 0  # number of steps taken
+
+    @property
+    def lr(self):
+        """The learning rate, a finite float > 0; setting it checks the new value too."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _check_real("lr", value, 0.0, low_open=True)
 
     def _pairs(self):
         """``(key, p, g)`` for every parameter, read afresh (layers may rebind their grads)."""

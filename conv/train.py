@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import check_int
-from .layers import Conv2D, make_rng
-from .nn import Dense, Flatten, MaxPool2D, ReLU, Sequential
+from .geometry import as_numeric, check_int
+from .nn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, make_rng
 
 __all__ = [
     "load_digits_split",
@@ -27,6 +26,8 @@ __all__ = [
     "evaluate",
     "accuracy",
     "confusion_matrix",
+    "conv_feature_maps",
+    "dead_filters",
 ]
 
 
@@ -130,7 +131,16 @@ def evaluate(model, loss, x, y, batch_size=512):
     """Mean loss and accuracy of ``model`` on ``x (N, ...)``, ``y (N,)``, in eval mode.
 
     Returns ``(loss, accuracy)`` as floats. The model's mode is restored afterwards.
+    Raises ``ValueError`` for an empty ``x`` (a mean over no samples is undefined), lengths
+    that differ, or ``batch_size < 1``.
     """
+    batch_size = check_int("batch_size", batch_size, 1)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+    if len(x) == 0:
+        raise ValueError(
+            "cannot evaluate on zero samples: the mean loss and accuracy are undefined"
+        )
     was_training = getattr(model, "training", True)
     model.eval()
     total, correct = 0.0, 0
@@ -155,7 +165,17 @@ def _grad_norm_keys(model):
     ]
 
 
-def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False):
+def _non_finite_error(value, epoch, step, steps_per_epoch):
+    """The ``FloatingPointError`` :func:`train` raises when a minibatch loss is not finite."""
+    return FloatingPointError(
+        f"the training loss became {value} at epoch {epoch + 1}, step {step + 1} of "
+        f"{steps_per_epoch} (step {epoch * steps_per_epoch + step + 1} overall): look for NaN or "
+        "infinite inputs, a learning rate that is too large or not a number, or exploding "
+        "weights; pass check_finite=False to keep going anyway"
+    )
+
+
+def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False, check_finite=True):
     """Train ``model`` with minibatch gradient descent; return the history.
 
     ``data = (x_train, y_train, x_test, y_test)`` as from :func:`load_digits_split`. Each epoch
@@ -173,12 +193,26 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False)
       Euclidean norm of all of that layer's gradients together (before the update).
 
     ``progress=True`` shows a tqdm progress bar (off by default, so output is deterministic).
+
+    ``check_finite=True`` (the default) stops training with a ``FloatingPointError`` naming the
+    epoch and step as soon as a minibatch loss is NaN or infinite, before the optimiser step
+    that would spread it into every parameter. Before the first epoch, ``data`` is checked:
+    four arrays, matching lengths, non-empty training and test sets.
     """
-    x_train, y_train, x_test, y_test = data
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise ValueError("data must be a tuple (x_train, y_train, x_test, y_test)")
+    x_train, y_train, x_test, y_test = (
+        as_numeric(name, a) for name, a in zip(("x_train", "y_train", "x_test", "y_test"), data)
+    )
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError(
             f"data must be (x_train, y_train, x_test, y_test) with matching lengths, got "
             f"{len(x_train)}, {len(y_train)}, {len(x_test)}, {len(y_test)}"
+        )
+    if len(x_train) == 0 or len(x_test) == 0:
+        raise ValueError(
+            f"the training and test sets must not be empty, got {len(x_train)} training and "
+            f"{len(x_test)} test samples"
         )
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -193,18 +227,21 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False)
         "grad_norm": {key: [] for key, _ in layers},
     }
     n = len(x_train)
+    steps_per_epoch = -(-n // batch_size)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs * -(-n // batch_size), desc="training", unit="batch")
+        bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch")
     try:
         for epoch in range(epochs):
             model.train()
             total = 0.0
-            for idx in iterate_minibatches(n, batch_size, rng):
+            for step, idx in enumerate(iterate_minibatches(n, batch_size, rng)):
                 xb, yb = x_train[idx], y_train[idx]
                 value = loss.forward(model.forward(xb), yb)
+                if check_finite and not np.isfinite(value):
+                    raise _non_finite_error(value, epoch, step, steps_per_epoch)
                 model.backward(loss.backward())
                 for key, layer in layers:
                     sq = sum(float(np.vdot(g, g)) for g in layer.grads.values())
@@ -228,3 +265,29 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False)
         if bar is not None:
             bar.close()
     return history
+
+
+def conv_feature_maps(model, x):
+    """The first conv layer's output after ReLU: ``x (N, 1, H, W) -> maps (N, K, OH, OW)``.
+
+    ``model`` is a :class:`conv.nn.Sequential` whose layers 0 and 1 are ``Conv2D`` and ``ReLU``
+    (as :func:`make_digits_cnn` builds it). Runs their forward passes only.
+    """
+    first, second = model.layers[0], model.layers[1]
+    if not isinstance(first, Conv2D) or not isinstance(second, ReLU):
+        raise TypeError(
+            f"conv_feature_maps needs a model that starts Conv2D, ReLU; got "
+            f"{type(first).__name__}, {type(second).__name__}"
+        )
+    return second.forward(first.forward(x))
+
+
+def dead_filters(model, x):
+    """How many filters of the first conv layer are never positive after ReLU on ``x``.
+
+    A filter whose map is 0 on every pixel of every image passes no gradient back to its
+    weights (ReLU's gradient is 0 there), so training cannot revive it: a "dead" filter.
+    ``x (N, 1, H, W)``; returns an int in ``0..K``.
+    """
+    positive = conv_feature_maps(model, x) > 0  # (N, K, OH, OW)
+    return int(np.sum(~positive.any(axis=(0, 2, 3))))

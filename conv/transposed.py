@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import _float_dtype, conv2d_forward
-from .geometry import check_array, check_int
+from .functional import conv2d_forward
+from .geometry import check_array, check_int, float_dtype
 from .im2col import col2im, im2col
 
 __all__ = [
@@ -93,7 +93,7 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     ``conv2d_backward(dout, x, w, S, P)`` for any ``x`` of shape ``(N, C, OH, OW)``.
     """
     x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
-    dtype = _float_dtype(x, w) if b is None else _float_dtype(x, w, b)
+    dtype = float_dtype(x, w, b)
     n, k, _, _ = x.shape
     _, c, kh, kw = w.shape
     x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
@@ -122,7 +122,7 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
         raise ValueError(
             f"dout must have shape (N, C, OH, OW) = {(n, c, oh, ow)}, got {dout.shape}"
         )
-    dtype = _float_dtype(dout, x, w)
+    dtype = float_dtype(dout, x, w)
     dcols = im2col(dout.astype(dtype), kh, kw, s, p, d)  # (C*KH*KW, H*W*N)
     w_row = w.astype(dtype).reshape(k, -1)
     x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
@@ -140,7 +140,7 @@ def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, dilation=1):
     :func:`conv_transpose2d_forward`; shares no code with it beyond argument checking.
     """
     x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
-    dtype = _float_dtype(x, w) if b is None else _float_dtype(x, w, b)
+    dtype = float_dtype(x, w, b)
     n, k, h, wid = x.shape
     _, c, kh, kw = w.shape
     out = np.zeros((n, c, oh + 2 * p, ow + 2 * p), dtype=dtype)
@@ -188,14 +188,26 @@ def flipped_conv_input_gradient(dout, w, stride=1, padding=0):
     dilated with ``S - 1`` zeros (:func:`dilate`), then convolved with the flipped kernel
     (:func:`flip_kernel`) at stride 1 and padding ``F - 1 - P``.
 
-    Needs a square kernel ``w (K, C, F, F)`` and ``P <= F - 1``. Returns ``dx (N, C, H, W)``
-    with ``H = (OH - 1)*S + F - 2P``.
+    Needs a square kernel ``w (K, C, F, F)`` and ``0 <= P <= F - 1``. Returns
+    ``dx (N, C, H, W)`` with ``H = (OH - 1)*S + F - 2P``, in the dtype a convolution of
+    ``dout`` and ``w`` computes in (float32 stays float32). Raises ``ValueError``/``TypeError``
+    naming the numbers for anything else.
     """
+    dout = check_array("dout", dout, 4, "(N, K, OH, OW)")
+    w = check_array("w", w, 4, "(K, C, KH, KW)")
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
     kh, kw = w.shape[2:]
     if kh != kw:
         raise ValueError(f"this view needs a square kernel, got {kh}x{kw}")
     if padding > kh - 1:
         raise ValueError(f"this view needs P <= F - 1 = {kh - 1}, got P = {padding}")
-    spread = dilate(dout, stride)
-    zeros = np.zeros(w.shape[1])
-    return conv2d_forward(spread, flip_kernel(w), zeros, stride=1, padding=kh - 1 - padding)
+    if dout.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"channel mismatch: dout has K={dout.shape[1]} channels (shape {dout.shape}) but w "
+            f"has K={w.shape[0]} filters (shape {w.shape})"
+        )
+    dtype = float_dtype(dout, w)
+    spread = dilate(dout.astype(dtype, copy=False), stride)
+    flipped = flip_kernel(w).astype(dtype, copy=False)
+    return conv2d_forward(spread, flipped, None, stride=1, padding=kh - 1 - padding)

@@ -1,5 +1,8 @@
 """Jupyter widgets that wrap the drawing functions of :mod:`conv.plotting`.
 
+This module holds the base class and chapter 1's explorer; :mod:`conv.widgets_im2col`
+(chapters 2-4) and :mod:`conv.widgets_backward` (chapter 6) hold the others.
+
 Every explorer is a :class:`FigureExplorer`: a row of controls, a message line and a picture.
 On every change it redraws a matplotlib figure (without pyplot) into an ``ipywidgets.Image``;
 any error (for example a geometry that does not divide) is shown in the message line, never
@@ -15,9 +18,10 @@ import io
 import ipywidgets as W
 from matplotlib.figure import Figure
 
-from .plotting import plot_padding_stride
+from .geometry import conv_output_shape
+from .plotting.windows import plot_padding_stride
 
-__all__ = ["FigureExplorer", "PaddingStrideExplorer", "padding_stride_explorer"]
+__all__ = ["FigureExplorer", "slider", "PaddingStrideExplorer", "padding_stride_explorer"]
 
 
 class FigureExplorer(W.VBox):
@@ -74,7 +78,8 @@ class FigureExplorer(W.VBox):
         self.renders += 1
 
 
-def _slider(description, value, lo, hi):
+def slider(description, value, lo, hi):
+    """An integer slider that reports only on release, sized for a short label."""
     return W.IntSlider(
         value=value,
         min=lo,
@@ -92,19 +97,17 @@ class PaddingStrideExplorer(FigureExplorer):
 
     def __init__(self, H=5, W=5, KH=3, KW=3, S=1, P=1):
         controls = {
-            "H": _slider("H", H, 1, 12),
-            "W": _slider("W", W, 1, 12),
-            "KH": _slider("KH", KH, 1, 6),
-            "KW": _slider("KW", KW, 1, 6),
-            "S": _slider("S", S, 1, 4),
-            "P": _slider("P", P, 0, 4),
-            "window": _slider("win", 0, 0, 199),
+            "H": slider("H", H, 1, 12),
+            "W": slider("W", W, 1, 12),
+            "KH": slider("KH", KH, 1, 6),
+            "KW": slider("KW", KW, 1, 6),
+            "S": slider("S", S, 1, 4),
+            "P": slider("P", P, 0, 4),
+            "window": slider("win", 0, 0, 199),
         }
         super().__init__(controls, columns=4)
 
     def draw(self, ax, H, W, KH, KW, S, P, window):
-        from .geometry import conv_output_shape
-
         plot_padding_stride(H, W, KH, KW, S, P, ax=ax, highlight=window)
         oh, ow = conv_output_shape((1, 1, H, W), KH, KW, S, P)  # raises -> message
         self.controls["window"].max = oh * ow - 1
@@ -115,14 +118,3 @@ class PaddingStrideExplorer(FigureExplorer):
 def padding_stride_explorer(**initial):
     """The padding/stride explorer of chapter 1 (one call in the notebook)."""
     return PaddingStrideExplorer(**initial)
-
-
-# Chapter-specific functions live in their own modules and are reachable from here too, so that
-# a notebook cell reads ``conv.widgets.something(...)`` whichever part of the book it is in.
-_PARTS = ("widgets_im2col", "widgets_backward")
-
-
-def __getattr__(name):
-    from ._parts import find_in_parts
-
-    return find_in_parts("conv.widgets", _PARTS, name)

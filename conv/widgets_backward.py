@@ -16,10 +16,11 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
+from .connectivity import gradient_flow, receptive_field
 from .functional import conv2d_backward
 from .geometry import conv_output_shape
-from .plot_backward import gradient_flow, plot_gradient_paths, plot_receptive_field, receptive_field
-from .widgets import FigureExplorer, _slider
+from .plotting.backward import plot_gradient_paths, plot_receptive_field
+from .widgets import FigureExplorer, slider
 
 __all__ = ["GradientFlowExplorer", "gradient_flow_explorer"]
 
@@ -48,13 +49,13 @@ class GradientFlowExplorer(FigureExplorer):
         self._syncing = False
         controls = {
             "mode": W.ToggleButtons(options=MODES, value=mode, description="select"),
-            "H": _slider("H", H, 2, 9),
-            "F": _slider("F", F, 1, 5),
-            "S": _slider("S", S, 1, 3),
-            "P": _slider("P", P, 0, 3),
-            "D": _slider("D", D, 1, 3),
-            "row": _slider("row", row, 0, 8),
-            "col": _slider("col", col, 0, 8),
+            "H": slider("H", H, 2, 9),
+            "F": slider("F", F, 1, 5),
+            "S": slider("S", S, 1, 3),
+            "P": slider("P", P, 0, 3),
+            "D": slider("D", D, 1, 3),
+            "row": slider("row", row, 0, 8),
+            "col": slider("col", col, 0, 8),
         }
         self._limits(controls)
         super().__init__(controls, columns=4)

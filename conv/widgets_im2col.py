@@ -17,24 +17,18 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
+from .data import KERNELS, sample_image
+from .functional import feature_map
 from .geometry import conv_output_shape
-from .plot_im2col import (
-    KERNELS,
-    feature_map,
-    plot_feature_map,
-    plot_im2col_step,
-    plot_xcol_mapping,
-    sample_image,
-    xcol_source,
-)
-from .widgets import FigureExplorer, _slider
+from .im2col import xcol_source
+from .plotting.unrolling import plot_feature_map, plot_im2col_step, plot_xcol_mapping
+from .widgets import FigureExplorer, slider
 
 __all__ = [
     "Im2colStepper",
     "im2col_stepper",
     "XcolExplorer",
     "xcol_explorer",
-    "KERNELS",
     "parse_kernel",
     "FilterExplorer",
     "filter_explorer",
@@ -55,7 +49,7 @@ class Im2colStepper(FigureExplorer):
         self.geometry = (kernel_h, kernel_w, stride, padding)
         oh, ow = conv_output_shape((1, 1) + self.picture.shape, kernel_h, kernel_w, stride, padding)
         self.n_steps = oh * ow
-        step = _slider("step", 0, 0, self.n_steps - 1)
+        step = slider("step", 0, 0, self.n_steps - 1)
         step.layout.width = "30em"
         self.play = W.Play(
             value=0, min=0, max=self.n_steps - 1, interval=interval, description="play"
@@ -106,17 +100,17 @@ class XcolExplorer(FigureExplorer):
 
     def __init__(self, N=2, C=2, H=3, KH=2, KW=2, S=1, P=0, pick="column", index=0):
         controls = {
-            "N": _slider("N", N, 1, 3),
-            "C": _slider("C", C, 1, 3),
-            "H": _slider("H=W", H, 2, 6),
-            "KH": _slider("KH", KH, 1, 3),
-            "KW": _slider("KW", KW, 1, 3),
-            "S": _slider("S", S, 1, 3),
-            "P": _slider("P", P, 0, 2),
+            "N": slider("N", N, 1, 3),
+            "C": slider("C", C, 1, 3),
+            "H": slider("H=W", H, 2, 6),
+            "KH": slider("KH", KH, 1, 3),
+            "KW": slider("KW", KW, 1, 3),
+            "S": slider("S", S, 1, 3),
+            "P": slider("P", P, 0, 2),
             "pick": W.ToggleButtons(
                 options=["column", "row"], value=pick, style={"button_width": "5em"}
             ),
-            "index": _slider("index", index, 0, 200),
+            "index": slider("index", index, 0, 200),
         }
         self.source = None
         super().__init__(controls, columns=3)
@@ -169,7 +163,7 @@ def parse_kernel(text):
 class FilterExplorer(FigureExplorer):
     """Choose a kernel (or edit its values), stride and padding; see the feature map and shape.
 
-    ``image (H, W)`` defaults to :func:`conv.plotting.sample_image`. Choosing a kernel in the
+    ``image (H, W)`` defaults to :func:`conv.data.sample_image`. Choosing a kernel in the
     menu writes its values into the text box; the drawing always uses the text box.
     """
 
@@ -185,8 +179,8 @@ class FilterExplorer(FigureExplorer):
                 continuous_update=False,
                 layout=W.Layout(width="34em"),
             ),
-            "S": _slider("S", S, 1, 4),
-            "P": _slider("P", P, 0, 3),
+            "S": slider("S", S, 1, 4),
+            "P": slider("P", P, 0, 3),
         }
         self.out = None
         super().__init__(controls, columns=3)

@@ -4,10 +4,13 @@ Only structure and positivity are checked, never a wall-clock target: times depe
 machine and its load.
 """
 
+import math
+
 import numpy as np
 import pytest
 
 import conv
+from conv import bench
 from conv.bench import (
     BACKWARD_STAGES,
     FORWARD_STAGES,
@@ -179,3 +182,45 @@ def test_stage_breakdown_validates_its_arguments():
 def test_blas_threads_is_a_positive_int():
     threads = blas_threads()
     assert isinstance(threads, int) and threads >= 1
+
+
+def test_scaling_cases_are_same_padding():
+    cases = bench.scaling_cases([4, 8], n=1, c=2, k=3, kernel=5)
+    assert [c.h for c in cases] == [4, 8]
+    assert all(c.out_hw == (c.h, c.w) for c in cases)
+    assert cases[0].kh == cases[0].kw == 5 and cases[0].padding == 2
+
+
+def test_method_functions_all_agree():
+    case = ConvCase("t", n=2, c=2, h=5, w=5, k=3, kh=3, kw=3, stride=2, padding=1)
+    fns = bench.method_functions(case)
+    assert set(fns) == {f"{m} {p}" for m in bench.METHODS for p in ("fwd", "bwd")}
+    ref_out, ref_grads = fns["loops fwd"](), fns["loops bwd"]()
+    for m in bench.METHODS[1:]:
+        np.testing.assert_allclose(fns[f"{m} fwd"](), ref_out, atol=1e-10)
+        for a, e in zip(fns[f"{m} bwd"](), ref_grads, strict=True):
+            np.testing.assert_allclose(a, e, atol=1e-10)
+
+
+def test_time_scaling_skips_loops_above_the_limit():
+    cases = bench.scaling_cases([2, 4], n=1, c=1, k=1)
+    limit = conv_flops(cases[0])  # the loops run on the first case only
+    res = bench.time_scaling(cases, loops_max_flops=limit, repeats=1, warmup=0)
+    assert res["flops"] == [conv_flops(c) for c in cases]
+    for p in ("fwd", "bwd"):
+        assert list(res[p]) == list(bench.METHODS)
+        assert math.isfinite(res[p]["loops"][0]) and math.isnan(res[p]["loops"][1])
+        for m in bench.METHODS[1:]:
+            assert len(res[p][m]) == 2 and all(t > 0 for t in res[p][m])
+
+
+def test_xcol_memory_is_kh_kw_times_the_input():
+    mem = bench.xcol_memory((2, 3, 6, 5), [1, 3, 5], dtype=np.float32)
+    assert mem["x_bytes"] == 2 * 3 * 6 * 5 * 4
+    assert mem["xcol_bytes"] == [3 * f * f * 6 * 5 * 2 * 4 for f in (1, 3, 5)]
+    assert mem["ratio"] == [1.0, 9.0, 25.0]
+
+
+def test_xcol_memory_needs_odd_kernels():
+    with pytest.raises(ValueError, match="odd"):
+        bench.xcol_memory((1, 1, 4, 4), [2])

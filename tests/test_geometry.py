@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from strategies import MAX_SIZE, PROPERTY, geometries, valid_sizes
 
 import conv
-from conv.geometry import check_array, check_int, check_kernel, pad_spatial
+from conv.geometry import check_array, check_int, check_kernel, output_size_formula, pad_spatial
 
 # --- output_size: worked cases -------------------------------------------------------------
 
@@ -250,3 +250,45 @@ def test_pad_spatial_adds_zero_borders_and_keeps_the_input():
     inner[:, :, 2:4, 2:5] = True
     assert np.all(xp[~inner] == 0)
     np.testing.assert_array_equal(x, before)
+
+
+def test_formula_text():
+    assert (
+        output_size_formula(10, 3, 2, 0)
+        == "(H - KH + 2P)/S + 1 = (10 - 3 + 2*0)/2 + 1 = 4.5, not an integer"
+    )
+    assert "is negative" in output_size_formula(2, 5, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((4, 2, 0, 1), ValueError, "stride must be >= 1, got 0"),
+        ((4, 2, -1, 1), ValueError, "stride must be >= 1, got -1"),
+        ((0, 2, 1, 0), ValueError, "size must be >= 1, got 0"),
+        ((4, 2, 1, -1), ValueError, "padding must be >= 0, got -1"),
+        ((4, 0, 1, 0), ValueError, "kernel must be >= 1, got 0"),
+        ((4.0, 2, 1, 0), TypeError, "size must be an integer"),
+    ],
+)
+def test_formula_text_refuses_what_output_size_refuses(args, error, match):
+    with pytest.raises(error, match=re.escape(match)):
+        output_size_formula(*args)
+    with pytest.raises(error, match=re.escape(match)):
+        conv.output_size(*args)
+
+
+def test_formula_text_agrees_with_output_size():
+    for size, kernel, stride, padding in [(4, 2, 1, 1), (7, 3, 2, 0), (5, 5, 2, 2)]:
+        text = output_size_formula(size, kernel, stride, padding)
+        assert text.endswith(f"= {conv.output_size(size, kernel, stride, padding)}")
+
+
+def test_float_dtype():
+    from conv.geometry import float_dtype
+
+    f32, i64 = np.zeros(1, np.float32), np.zeros(1, np.int64)
+    assert float_dtype(f32, f32) == np.float32
+    assert float_dtype(i64) == np.float64
+    assert float_dtype(f32, None) == np.float32
+    assert float_dtype(np.zeros(1, np.complex64)) == np.complex64

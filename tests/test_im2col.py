@@ -8,6 +8,7 @@ from hypothesis import given
 from strategies import PROPERTY, conv_cases, draw_array, geometries
 
 import conv
+from conv.im2col import window_view, xcol_source
 
 IM2COLS = {
     "fast": conv.im2col_fast,
@@ -429,3 +430,29 @@ def test_col2im_x_shape_must_have_four_entries(col2im):
 def test_naive_col2im_wrong_shape():
     with pytest.raises(ValueError, match=re.escape("cols must have shape (4, 25)")):
         conv.naive.col2im(np.zeros((4, 24)), (1, 1, 4, 4), 2, 2, 1, 1)
+
+
+def test_window_view_is_a_view_with_the_windows():
+    x = np.arange(2 * 3 * 5 * 6, dtype=float).reshape(2, 3, 5, 6)
+    win = window_view(x, 3, 2, stride=1)
+    assert win.shape == (2, 3, 3, 5, 3, 2)
+    assert np.shares_memory(win, x)
+    assert np.array_equal(win[1, 2, 1, 3], x[1, 2, 1:4, 3:5])
+
+
+def test_xcol_source_column_and_row():
+    src = xcol_source((2, 2, 3, 3), 2, 2, column=5)
+    # column 5 = (oh*OW + ow)*N + n with OW = 2, N = 2: p = 2 -> (1, 0), image 1
+    assert src["image"] == 1 and src["position"] == (1, 0)
+    assert src["pixels"].sum() == 2 * 4  # a 2x2 window in each of the 2 channels
+    assert src["pixels"][1, :, 1:3, 0:2].all()
+    x = np.arange(36).reshape(2, 2, 3, 3)
+    cols = conv.im2col(x, 2, 2)
+    assert sorted(cols[:, 5]) == sorted(x[src["pixels"]])
+    src = xcol_source((2, 2, 3, 3), 2, 2, row=7)
+    assert src["channel"] == 1 and src["offset"] == (1, 1)
+    assert sorted(cols[7]) == sorted(x[src["pixels"]])
+    with pytest.raises(ValueError, match="exactly one"):
+        xcol_source((2, 2, 3, 3), 2, 2)
+    with pytest.raises(ValueError, match="0..7"):
+        xcol_source((2, 2, 3, 3), 2, 2, column=8)

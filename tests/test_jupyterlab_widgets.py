@@ -41,17 +41,21 @@ WIDGET_ERRORS = re.compile(
     r"Error displaying widget|Model not found|Could not create a (view|model)"
 )
 
-# name -> (chapter notebook, widget function, setup lines the chapter runs before the cell)
+# name -> (chapter notebook, conv.<module.function>, setup lines the chapter runs before it)
 WIDGETS = {
-    "padding-stride": ("01-sliding-windows.ipynb", "padding_stride_explorer", ""),
+    "padding-stride": ("01-sliding-windows.ipynb", "widgets.padding_stride_explorer", ""),
     "im2col-stepper": (
         "02-im2col-by-hand.ipynb",
-        "im2col_stepper",
+        "widgets_im2col.im2col_stepper",
         "x = np.arange(16).reshape(1, 1, 4, 4)",
     ),
-    "xcol": ("03-im2col-vectorised.ipynb", "xcol_explorer", ""),
-    "filter": ("04-forward-pass.ipynb", "filter_explorer", ""),
-    "gradient-flow": ("06-input-gradient-and-col2im.ipynb", "gradient_flow_explorer", ""),
+    "xcol": ("03-im2col-vectorised.ipynb", "widgets_im2col.xcol_explorer", ""),
+    "filter": ("04-forward-pass.ipynb", "widgets_im2col.filter_explorer", ""),
+    "gradient-flow": (
+        "06-input-gradient-and-col2im.ipynb",
+        "widgets_backward.gradient_flow_explorer",
+        "",
+    ),
 }
 
 
@@ -67,8 +71,8 @@ def _widget_cell(name: str) -> str:
     """The chapter's widget cell, preceded by the imports and setup it relies on."""
     chapter, function, setup = WIDGETS[name]
     cells = list(_code_cells(BOOK / chapter))
-    found = [c for c in cells if f"conv.widgets.{function}(" in c]
-    assert len(found) == 1, f"{chapter}: expected one conv.widgets.{function}(...) cell"
+    found = [c for c in cells if f"conv.{function}(" in c]
+    assert len(found) == 1, f"{chapter}: expected one conv.{function}(...) cell"
     for line in filter(None, setup.splitlines()):
         assert any(line in c for c in cells), f"{chapter} no longer runs {line!r}"
     lines = ["import numpy as np", "import conv", "", *filter(None, setup.splitlines()), found[0]]
@@ -76,11 +80,11 @@ def _widget_cell(name: str) -> str:
 
 
 def test_every_widget_cell_of_the_book_is_driven():
-    """A new ``conv.widgets.`` call in a chapter needs a test here too."""
+    """A new ``conv.widgets*.`` call in a chapter needs a test here too."""
     calls = set()
     for notebook in sorted(BOOK.glob("*.ipynb")):
         for cell in _code_cells(notebook):
-            calls |= {(notebook.name, f) for f in re.findall(r"conv\.widgets\.(\w+)\(", cell)}
+            calls |= {(notebook.name, f) for f in re.findall(r"conv\.(widgets\w*\.\w+)\(", cell)}
     assert calls == {(chapter, function) for chapter, function, _ in WIDGETS.values()}
 
 

@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conv.gradcheck import numerical_gradient, rel_error
-from conv.layers import Conv2D
-from conv.nn import Dense, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
+from conv.nn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
 
 TOL = 1e-6
 

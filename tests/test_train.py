@@ -9,6 +9,7 @@ from conv.optim import SGD, Adam
 from conv.train import (
     accuracy,
     confusion_matrix,
+    conv_feature_maps,
     evaluate,
     iterate_minibatches,
     load_digits_split,
@@ -179,3 +180,88 @@ def test_train_errors(small):
         train(model, opt, loss, bad, 1, 32, rng=0)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         train(model, opt, loss, small, 1, 0, rng=0)
+
+
+def test_feature_maps_are_conv_then_relu():
+    model = make_digits_cnn(rng=0, channels=4)
+    x = np.random.default_rng(0).random((3, 1, 8, 8))
+    maps = conv_feature_maps(model, x)
+    conv_out = model.layers[0].forward(x)
+    np.testing.assert_array_equal(maps, np.maximum(conv_out, 0))
+    assert maps.shape == (3, 4, 8, 8)
+
+
+def test_nan_pixel_stops_training_with_the_epoch_and_step(small):
+    x_train = small[0].copy()
+    order = iterate_minibatches(len(x_train), 32, np.random.default_rng(0))
+    first_batch = next(order)
+    x_train[first_batch[5], 0, 3, 3] = np.nan  # one pixel of the first minibatch of epoch 1
+    data = (x_train, *small[1:])
+    model = make_digits_cnn(rng=0)
+    before = {k: p.copy() for k, p in model.params.items()}
+    with pytest.raises(FloatingPointError, match=r"became nan at epoch 1, step 1 of 10"):
+        train(model, SGD(model, lr=0.05), SoftmaxCrossEntropy(), data, 2, 32, rng=0)
+    for key, p in model.params.items():  # stopped before the update that spreads NaN
+        np.testing.assert_array_equal(p, before[key])
+
+
+def test_nan_later_in_training_names_a_later_step(small):
+    model = make_digits_cnn(rng=0)
+    opt = SGD(model, lr=0.05)
+    train(model, opt, SoftmaxCrossEntropy(), small, 1, 32, rng=0)  # one clean epoch
+    model.params["0.w"][0, 0, 0, 0] = np.inf  # weights blown up between two calls
+    match = r"at epoch 1, step 1 of 10 \(step 1 overall\)"
+    with np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match=match):
+        train(model, opt, SoftmaxCrossEntropy(), small, 1, 32, rng=1)
+
+
+def test_check_finite_false_keeps_going_and_records_nan(small):
+    x_train = small[0].copy()
+    x_train[:, 0, 0, 0] = np.nan
+    model = make_digits_cnn(rng=0)
+    history = train(
+        model,
+        SGD(model, lr=0.05),
+        SoftmaxCrossEntropy(),
+        (x_train, *small[1:]),
+        1,
+        32,
+        rng=0,
+        check_finite=False,
+    )
+    assert np.isnan(history["train_loss"][0])
+
+
+def test_empty_sets_are_refused_before_any_epoch(small):
+    model = make_digits_cnn(rng=0)
+    opt, loss = SGD(model, lr=0.05), SoftmaxCrossEntropy()
+    empty_test = (small[0], small[1], small[2][:0], small[3][:0])
+    with pytest.raises(ValueError, match="300 training and 0 test samples"):
+        train(model, opt, loss, empty_test, 1, 32, rng=0)
+    with pytest.raises(ValueError, match="tuple"):
+        train(model, opt, loss, small[:3], 1, 32, rng=0)
+
+
+def test_evaluate_errors(small):
+    model, loss = make_digits_cnn(rng=0), SoftmaxCrossEntropy()
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        evaluate(model, loss, small[2], small[3], batch_size=0)
+    with pytest.raises(ValueError, match="zero samples"):
+        evaluate(model, loss, small[2][:0], small[3][:0])
+    with pytest.raises(ValueError, match="x has 120 samples but y has 119"):
+        evaluate(model, loss, small[2], small[3][:-1])
+
+
+def test_dead_filters_counts_filters_never_positive():
+    from conv.train import dead_filters
+
+    model = make_digits_cnn(rng=0, channels=4)
+    x = np.random.default_rng(0).random((5, 1, 8, 8))
+    w = model.params["0.w"]
+    w[...] = np.abs(w)  # non-negative filters on positive images: every map has a pixel > 0
+    assert dead_filters(model, x) == 0
+    model.params["0.w"][1:3] = -np.abs(model.params["0.w"][1:3])  # negative weights,
+    model.params["0.b"][1:3] = -0.1  # negative bias, non-negative images: never positive
+    assert dead_filters(model, x) == 2
+    with pytest.raises(TypeError, match="starts Conv2D, ReLU"):
+        conv_feature_maps(type(model)(*model.layers[1:]), x)

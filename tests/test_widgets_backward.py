@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import conv
-from conv.widgets import GradientFlowExplorer, gradient_flow_explorer
+from conv.widgets_backward import GradientFlowExplorer, gradient_flow_explorer
 
 
 def _fed_patches(e):

@@ -9,14 +9,13 @@ from conv.widgets import FigureExplorer
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_reachable_from_conv_widgets_and_are_figure_explorers():
-    for name in ("im2col_stepper", "xcol_explorer", "filter_explorer"):
-        assert callable(getattr(conv.widgets, name))
-    assert issubclass(conv.widgets.Im2colStepper, FigureExplorer)
+def test_explorers_are_figure_explorers():
+    for cls in ("Im2colStepper", "XcolExplorer", "FilterExplorer"):
+        assert issubclass(getattr(conv.widgets_im2col, cls), FigureExplorer)
 
 
 def test_stepper_slider_and_play_move_together():
-    e = conv.widgets.im2col_stepper()
+    e = conv.widgets_im2col.im2col_stepper()
     slider = e.controls["step"]
     assert (slider.max, e.play.max) == (24, 24)
     assert e.play in e.children[0].children  # the Play button sits next to the slider
@@ -35,14 +34,14 @@ def test_stepper_slider_and_play_move_together():
 
 
 def test_stepper_other_geometry():
-    e = conv.widgets.im2col_stepper(np.arange(25).reshape(5, 5), 3, 3, stride=2, padding=0)
+    e = conv.widgets_im2col.im2col_stepper(np.arange(25).reshape(5, 5), 3, 3, stride=2, padding=0)
     assert e.controls["step"].max == 3
     e.controls["step"].value = 3
     assert e.patch.tolist() == [12, 13, 14, 17, 18, 19, 22, 23, 24]
 
 
 def test_xcol_explorer_column_row_and_clamping():
-    e = conv.widgets.xcol_explorer(N=2, C=2, H=3, KH=2, KW=2, S=1, P=0)
+    e = conv.widgets_im2col.xcol_explorer(N=2, C=2, H=3, KH=2, KW=2, S=1, P=0)
     assert "X_col is 8 x 8" in e.message.value
     e.controls["index"].value = 5
     assert e.source["image"] == 1 and e.source["position"] == (1, 0)
@@ -56,7 +55,7 @@ def test_xcol_explorer_column_row_and_clamping():
 
 
 def test_xcol_explorer_invalid_geometry_is_a_message():
-    e = conv.widgets.xcol_explorer(N=1, C=1, H=3, KH=2, KW=2, S=1, P=0)
+    e = conv.widgets_im2col.xcol_explorer(N=1, C=1, H=3, KH=2, KW=2, S=1, P=0)
     renders = e.renders
     e.controls["S"].value = 2  # (3 - 2)/2 + 1 = 1.5
     assert e.renders == renders + 1
@@ -70,7 +69,7 @@ def test_xcol_explorer_invalid_geometry_is_a_message():
 
 def test_filter_explorer_menu_text_stride_padding():
     img = np.arange(63.0).reshape(9, 7)
-    e = conv.widgets.filter_explorer(image=img)
+    e = conv.widgets_im2col.filter_explorer(image=img)
     assert e.out.shape == (9, 7) and "feature map 9x7" in e.message.value
     e.menu.value = "blur (box)"
     assert e.controls["values"].value.startswith("0.1111")
@@ -83,7 +82,7 @@ def test_filter_explorer_menu_text_stride_padding():
 
 
 def test_filter_explorer_bad_input_is_a_message():
-    e = conv.widgets.filter_explorer(image=np.ones((9, 7)))
+    e = conv.widgets_im2col.filter_explorer(image=np.ones((9, 7)))
     e.controls["values"].value = "1 2; 3"
     assert "same length" in e.error
     e.controls["values"].value = "1 x 3"

@@ -2,7 +2,7 @@
 
 Single-panel functions take ``ax=None`` and return the axes they drew on; functions that need a
 grid of panels take ``fig=None`` and return the figure. Figures are built without pyplot
-(:func:`conv.plotting.new_ax` / :func:`new_figure`), so they show once, as a cell's result.
+(:func:`conv.plotting.grid.new_ax` / ``new_figure``), so they show once, as a cell's result.
 Shapes: digits ``x (N, 1, 8, 8)``, labels ``y (N,)``, filters ``w (K, C, KH, KW)``.
 """
 
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..train import conv_feature_maps
 from . import style
-from .plotting import new_ax
+from .grid import new_ax, new_figure
 
 __all__ = [
-    "new_figure",
     "plot_digits",
     "plot_history",
     "plot_filters",
-    "conv_feature_maps",
     "plot_feature_maps",
     "plot_confusion_matrix",
     "plot_misclassified",
@@ -29,15 +28,6 @@ TRAIN = style.ACCENT  # training-set curves
 TEST = style.CURRENT  # test-set curves
 DIGIT_CMAP = "gray_r"  # ink dark on white paper
 WEIGHT_CMAP = "RdBu_r"  # weights: red positive, blue negative, white zero
-
-
-def new_figure(fig=None, figsize=(8, 3)):
-    """Return ``fig`` or a new pyplot-free ``Figure`` with constrained layout."""
-    if fig is not None:
-        return fig
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def _image(ax, img, cmap, vmin, vmax, title=None, fontsize=9, color=None):
@@ -134,15 +124,6 @@ def plot_filters(w, fig=None, ncols=8):
             ax.axis("off")
     fig.colorbar(axes.flat[0].images[0], ax=axes, shrink=0.8, label="weight")
     return fig
-
-
-def conv_feature_maps(model, x):
-    """The first conv layer's output after ReLU: ``x (N, 1, H, W) -> maps (N, K, OH, OW)``.
-
-    ``model`` is a :class:`conv.nn.Sequential` whose layers 0 and 1 are ``Conv2D`` and ``ReLU``
-    (as :func:`conv.train.make_digits_cnn` builds it). Runs their forward passes only.
-    """
-    return model.layers[1].forward(model.layers[0].forward(np.asarray(x)))
 
 
 def plot_feature_maps(model, x, fig=None, channels=None):

@@ -7,28 +7,29 @@ as in :mod:`conv.plotting` (origin top left, padding grey and hatched). Colours:
 input pixel and its gradient paths ``ACCENT`` (blue), the output positions it feeds ``OUTPUT``
 (purple), a window / receptive field / stamp ``CURRENT`` (orange). Highlight patches carry a
 ``gid`` (``"selected-pixel"``, ``"fed-output"``, ``"used-weight"``, ``"tap"``, ...) so that tests
-can find them. The pure helpers (:func:`input_paths`, :func:`receptive_field`,
-:func:`gradient_flow`) compute what the pictures show.
+can find them. What the pictures show is computed in :mod:`conv.connectivity`
+(:func:`~conv.connectivity.input_paths`, :func:`~conv.connectivity.receptive_field`,
+:func:`~conv.connectivity.gradient_flow`).
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..connectivity import (
+    check_single_channel_geometry,
+    gradient_flow,
+    receptive_field,
+)
+from ..geometry import check_int
+from ..im2col import overlap_counts
 from . import style
-from .geometry import check_int, conv_output_shape
-from .plotting import _finish, draw_grid, new_ax
+from .animation import animate
+from .grid import draw_grid, finish, new_ax
 
 __all__ = [
-    "input_paths",
-    "receptive_field",
-    "GradientPath",
-    "GradientFlow",
-    "gradient_flow",
     "plot_overlap_counts",
     "overlap_count_panels",
     "plot_gradient_paths",
@@ -42,100 +43,13 @@ __all__ = [
 
 
 def _done(ax, width, height, title):
-    """:func:`conv.plotting._finish` with room above the grids for their labels."""
-    _finish(ax, width, height, title)
+    """:func:`conv.plotting.grid.finish` with room above the grids for their labels."""
+    finish(ax, width, height, title)
     ax.set_ylim(height + 0.1, -1.3)
     return ax
 
 
 # --- what the pictures show ------------------------------------------------------------------
-
-
-def _geometry(H, W, KH, KW, stride, padding, dilation):
-    H, W, KH, KW = (check_int(n, v, 1) for n, v in zip(("H", "W", "KH", "KW"), (H, W, KH, KW)))
-    stride = check_int("stride", stride, 1)
-    padding = check_int("padding", padding, 0)
-    dilation = check_int("dilation", dilation, 1)
-    oh, ow = conv_output_shape((1, 1, H, W), KH, KW, stride, padding, dilation)
-    return H, W, KH, KW, stride, padding, dilation, oh, ow
-
-
-def input_paths(pixel, H, W, KH, KW, stride=1, padding=0, dilation=1):
-    """Every path from input pixel ``(r, c)`` to the outputs it feeds.
-
-    Returns a list of ``(oh, ow, i, j)``, row-major over output positions: output ``(oh, ow)``
-    reads pixel ``(r, c)`` through kernel offset ``(i, j)``, i.e.
-    ``r + P = S*oh + D*i`` and ``c + P = S*ow + D*j``. Raises ``ValueError`` on a bad geometry
-    or a pixel outside the ``H x W`` input.
-    """
-    H, W, KH, KW, s, p, d, oh, ow = _geometry(H, W, KH, KW, stride, padding, dilation)
-    r, c = (int(v) for v in pixel)
-    if not (0 <= r < H and 0 <= c < W):
-        raise ValueError(f"pixel ({r}, {c}) is outside the {H}x{W} input")
-    paths = []
-    for o_r in range(oh):
-        i, rest_i = divmod(r + p - s * o_r, d)
-        if rest_i or not 0 <= i < KH:
-            continue
-        for o_c in range(ow):
-            j, rest_j = divmod(c + p - s * o_c, d)
-            if rest_j or not 0 <= j < KW:
-                continue
-            paths.append((o_r, o_c, i, j))
-    return paths
-
-
-def receptive_field(out_pos, H, W, KH, KW, stride=1, padding=0, dilation=1):
-    """The pixels output ``(oh, ow)`` reads: a list of ``(r, c, i, j)`` in kernel order.
-
-    ``(r, c) = (S*oh + D*i - P, S*ow + D*j - P)`` in input coordinates; entries with ``r`` or
-    ``c`` outside ``0..H-1`` / ``0..W-1`` are padding zeros.
-    """
-    H, W, KH, KW, s, p, d, oh, ow = _geometry(H, W, KH, KW, stride, padding, dilation)
-    o_r, o_c = (int(v) for v in out_pos)
-    if not (0 <= o_r < oh and 0 <= o_c < ow):
-        raise ValueError(f"output position ({o_r}, {o_c}) is outside the {oh}x{ow} output")
-    return [(s * o_r + d * i - p, s * o_c + d * j - p, i, j) for i in range(KH) for j in range(KW)]
-
-
-class GradientPath(NamedTuple):
-    """One path of the backward pass: ``contribution = weight * grad``."""
-
-    out_row: int
-    out_col: int
-    k_row: int
-    k_col: int
-    weight: float
-    grad: float
-    contribution: float
-
-
-class GradientFlow(NamedTuple):
-    """All paths into one input pixel and their sum, ``dX[pixel]``."""
-
-    pixel: tuple
-    paths: list
-    total: float
-
-
-def gradient_flow(dout, w, pixel, H, W, stride=1, padding=0, dilation=1) -> GradientFlow:
-    """The gradient reaching input pixel ``(r, c)`` path by path.
-
-    dout : (OH, OW) upstream gradient      w : (KH, KW) kernel
-    Each path carries ``dout[oh, ow] * w[i, j]``; their sum is ``dX[r, c]``.
-    """
-    dout, w = np.asarray(dout, dtype=float), np.asarray(w, dtype=float)
-    kh, kw = w.shape
-    oh, ow = conv_output_shape((1, 1, H, W), kh, kw, stride, padding, dilation)
-    if dout.shape != (oh, ow):
-        raise ValueError(f"dout must have shape (OH, OW) = {(oh, ow)}, got {dout.shape}")
-    paths = [
-        GradientPath(a, b, i, j, w[i, j], dout[a, b], w[i, j] * dout[a, b])
-        for a, b, i, j in input_paths(pixel, H, W, kh, kw, stride, padding, dilation)
-    ]
-    return GradientFlow(
-        tuple(int(v) for v in pixel), paths, float(sum(p.contribution for p in paths))
-    )
 
 
 # --- overlap counts --------------------------------------------------------------------------
@@ -147,9 +61,7 @@ def plot_overlap_counts(H, W, KH, KW, stride=1, padding=0, dilation=1, ax=None):
     The counts are ``conv.overlap_counts`` (``col2im(im2col(ones))``); darker means more
     windows, a red zero a pixel that no window reads. Returns ``ax``.
     """
-    from .im2col import overlap_counts
-
-    _geometry(H, W, KH, KW, stride, padding, dilation)
+    check_single_channel_geometry(H, W, KH, KW, stride, padding, dilation)
     counts = overlap_counts((1, 1, H, W), KH, KW, stride, padding, dilation)
     ax = new_ax(ax, figsize=(3, 3))
     draw_grid(counts, ax=ax, fmt="{:.0f}")
@@ -162,7 +74,7 @@ def plot_overlap_counts(H, W, KH, KW, stride=1, padding=0, dilation=1, ax=None):
         if n == 0:
             labels[r * W + c].set_color("#d7191c")
     title = f"F={KH}, S={stride}, P={padding}" + (f", D={dilation}" if dilation > 1 else "")
-    return _finish(ax, W, H, title)
+    return finish(ax, W, H, title)
 
 
 def overlap_count_panels(H, W, configs, figsize=(9, 3.2)):
@@ -284,7 +196,9 @@ def plot_receptive_field(w, out_pos, H, W, stride=1, padding=0, dilation=1, ax=N
     """
     w = np.asarray(w, dtype=float)
     kh, kw = w.shape
-    H, W, kh, kw, s, p, d, oh, ow = _geometry(H, W, kh, kw, stride, padding, dilation)
+    H, W, kh, kw, s, p, d, oh, ow = check_single_channel_geometry(
+        H, W, kh, kw, stride, padding, dilation
+    )
     taps = receptive_field(out_pos, H, W, kh, kw, s, p, d)
     hp, wp, xo, xk, yo, yk, width, height = _layout(H, W, kh, kw, p, oh, ow)
     ax = new_ax(ax, figsize=(9, 4))
@@ -343,10 +257,8 @@ def gradient_flow_animation(dout, w, H, W, stride=1, padding=0, name="gradient_f
     """Walk over every input pixel (row-major) showing its gradient paths; ``dX`` fills in.
 
     dout : (OH, OW)   w : (KH, KW). One frame per input pixel (keep ``H*W`` at most ~30).
-    Returns :class:`conv.animation.AnimationHTML`.
+    Returns :class:`conv.plotting.animation.AnimationHTML`.
     """
-    from .animation import animate
-
     dout, w = np.asarray(dout, dtype=float), np.asarray(w, dtype=float)
     dx = np.array(
         [
@@ -441,8 +353,6 @@ def plot_transposed_stamp(x, w, stride=1, padding=0, step=0, ax=None):
 
 def transposed_conv_animation(x, w, stride=1, padding=0, name="transposed"):
     """One frame per input cell of ``x (H, W)``: :func:`plot_transposed_stamp` step by step."""
-    from .animation import animate
-
     x = np.asarray(x, dtype=float)
     return animate(
         lambda step, ax: plot_transposed_stamp(x, w, stride, padding, step, ax=ax),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conv import animation
+from conv.plotting import animation, windows
 
 
 @pytest.fixture(scope="module")
 def anim():
     image = np.arange(9).reshape(3, 3)
-    return animation.sliding_window_animation(image, np.ones((2, 2)), name="test_anim")
+    return windows.sliding_window_animation(image, np.ones((2, 2)), name="test_anim")
 
 
 def test_frame_count_is_number_of_positions(anim):
@@ -28,7 +28,7 @@ def test_no_cdn_and_no_icon_font(anim):
 
 def test_ids_are_deterministic(anim):
     assert "_anim_imgtest_anim" in anim.html
-    again = animation.sliding_window_animation(
+    again = windows.sliding_window_animation(
         np.arange(9).reshape(3, 3), np.ones((2, 2)), name="test_anim"
     )
     assert again.html == anim.html

@@ -1,12 +1,12 @@
-"""Drawing functions: assert on the artists they put on the axes."""
+"""conv.plotting.windows and conv.plotting.grid: assert on the artists put on the axes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from conv import plotting, style
-from conv.geometry import output_size_formula
+from conv import plotting
+from conv.plotting import style
 
 
 def _texts(ax):
@@ -59,14 +59,6 @@ def test_sliding_step_writes_dot_product():
 def test_same_axes_is_returned():
     ax = plotting.new_ax()
     assert plotting.plot_padding_stride(3, 3, 3, 3, ax=ax) is ax
-
-
-def test_formula_text():
-    assert (
-        output_size_formula(10, 3, 2, 0)
-        == "(H - KH + 2P)/S + 1 = (10 - 3 + 2*0)/2 + 1 = 4.5, not an integer"
-    )
-    assert "is negative" in output_size_formula(2, 5, 1, 0)
 
 
 def test_colours_distinct():

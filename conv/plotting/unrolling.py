@@ -3,7 +3,7 @@
 Every function takes ``ax=None`` (a new figure without pyplot if None) and returns ``ax``.
 Several arrays are drawn side by side on one axes, in data coordinates with the origin at the
 top left: ``(row, col)`` of an array is ``(y, x)`` of the picture. Colours follow
-:mod:`conv.style`: padding grey, the current window / its patch / its column orange.
+:mod:`conv.plotting.style`: padding grey, the current window / its patch / its column orange.
 
 Shapes: ``image (H, W)``, ``x (N, C, H, W)``, ``kernel (KH, KW)``,
 ``X_col (C*KH*KW, OH*OW*N)`` with ``OH = (H + 2P - KH) / S + 1``; column
@@ -17,88 +17,20 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 
+from ..functional import feature_map
+from ..geometry import check_int, conv_output_shape
+from ..im2col import im2col_indices, im2col_teaching, xcol_source
 from . import style
-from .geometry import check_int, conv_output_shape
-from .im2col import im2col_indices, im2col_teaching
-from .plotting import _finish, draw_grid, new_ax
+from .grid import draw_grid, draw_matrix, finish, new_ax
 
 __all__ = [
-    "KERNELS",
-    "draw_matrix",
     "plot_im2col_step",
     "plot_gemm",
     "plot_index_arrays",
-    "xcol_source",
     "plot_xcol_mapping",
-    "sample_image",
-    "feature_map",
     "plot_feature_map",
     "plot_filter_bank",
 ]
-
-
-#: Classic 3x3 kernels (lists of rows), used by chapter 4 and its filter explorer.
-KERNELS = {
-    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
-    "blur (box)": [[1 / 9] * 3] * 3,
-    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
-    "vertical edges (Sobel)": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
-    "horizontal edges (Sobel)": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
-    "outline (Laplacian)": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-}
-
-
-def draw_matrix(
-    values,
-    ax=None,
-    *,
-    origin=(0.0, 0.0),
-    faces=None,
-    annotate=True,
-    fmt="{:g}",
-    fontsize=7,
-    label=None,
-    cell=1.0,
-    text_mask=None,
-):
-    """Draw a matrix as coloured cells (one image + grid lines), fast enough for ~3000 cells.
-
-    values    : (R, C) array (written in the cells when ``annotate``)
-    faces     : (R, C, 3) RGB colours of the cells, or None (white)
-    text_mask : (R, C) bool, which cells get their value written (default: all)
-    cell      : side of one cell in data units
-    Returns ``ax``; the image artist has gid ``"matrix"``.
-    """
-    ax = new_ax(ax)
-    values = np.asarray(values)
-    if values.ndim != 2:
-        raise ValueError(f"draw_matrix needs a 2-D array, got shape {values.shape}")
-    rows, cols = values.shape
-    if faces is None:
-        faces = np.ones((rows, cols, 3))
-    x0, y0 = origin
-    extent = (x0, x0 + cols * cell, y0 + rows * cell, y0)
-    ax.imshow(faces, extent=extent, interpolation="nearest", gid="matrix", zorder=1)
-    grid = dict(color=style.GRID, linewidth=0.5, zorder=2)
-    ax.vlines(x0 + cell * np.arange(cols + 1), y0, y0 + rows * cell, **grid)
-    ax.hlines(y0 + cell * np.arange(rows + 1), x0, x0 + cols * cell, **grid)
-    if annotate:
-        for r in range(rows):
-            for c in range(cols):
-                if text_mask is None or text_mask[r, c]:
-                    ax.text(
-                        x0 + (c + 0.5) * cell,
-                        y0 + (r + 0.5) * cell,
-                        fmt.format(values[r, c]),
-                        ha="center",
-                        va="center",
-                        fontsize=fontsize,
-                        color=style.TEXT,
-                        zorder=5,
-                    )
-    if label:
-        ax.text(x0 + cols * cell / 2, y0 - 0.35, label, ha="center", va="bottom", fontsize=9)
-    return ax
 
 
 def _highlight(ax, x, y, width, height, gid, color=style.CURRENT, lw=2.5):
@@ -209,7 +141,7 @@ def plot_im2col_step(image, kernel_h, kernel_w, stride=1, padding=0, step=0, ax=
         f"window {step}: rows {top}-{top + kernel_h - 1}, columns {left}-{left + kernel_w - 1} "
         f"of the padded image  ->  column {step} of X_col"
     )
-    return _finish(ax, xc + cols.shape[1], max(height, yp + k + 0.8), title)
+    return finish(ax, xc + cols.shape[1], max(height, yp + k + 0.8), title)
 
 
 def plot_gemm(w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_col")):
@@ -244,7 +176,7 @@ def plot_gemm(w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_co
                 x + 0.75, height / 2, "@" if i == 0 else "=", ha="center", va="center", fontsize=14
             )
             x += 1.5
-    return _finish(ax, x, height + 0.3)
+    return finish(ax, x, height + 0.3)
 
 
 def plot_index_arrays(x_shape, kernel_h, kernel_w, stride=1, padding=0, ax=None):
@@ -290,47 +222,7 @@ def plot_index_arrays(x_shape, kernel_h, kernel_w, stride=1, padding=0, ax=None)
     for y in sorted({0.0, y1}):
         for c in range(1, int(x_shape[1])):
             ax.hlines(y + c * per, 0, x1 + m, color=style.TEXT, linewidth=2, zorder=4)
-    return _finish(ax, x1 + m, y1 + k)
-
-
-def xcol_source(x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, row=None):
-    """Where a column or a row of ``X_col (C*KH*KW, OH*OW*N)`` comes from.
-
-    Exactly one of ``column``/``row`` is given. Returns a dict with ``"pixels"``: a bool mask
-    ``(N, C, H + 2P, W + 2P)`` of the padded-input pixels read, and a one-line ``"text"``;
-    for a column also ``image``, ``position`` (oh, ow) and ``top_left``; for a row also
-    ``channel`` and ``offset`` (i, j).
-    """
-    n, c, h, w = (check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
-    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding)
-    if (column is None) == (row is None):
-        raise ValueError("give exactly one of column= or row=")
-    mask = np.zeros((n, c, h + 2 * padding, w + 2 * padding), bool)
-    if column is not None:
-        column = check_int("column", column, 0)
-        if column >= oh * ow * n:
-            raise ValueError(f"column must be in 0..{oh * ow * n - 1}, got {column}")
-        p, img = divmod(column, n)
-        r, q = divmod(p, ow)
-        top, left = r * stride, q * stride
-        mask[img, :, top : top + kernel_h, left : left + kernel_w] = True
-        text = (
-            f"column {column} = ({r}*{ow} + {q})*{n} + {img}: image {img}, window ({r}, {q}), "
-            f"padded rows {top}-{top + kernel_h - 1}, columns {left}-{left + kernel_w - 1}, "
-            f"all {c} channel(s)"
-        )
-        return dict(pixels=mask, text=text, image=img, position=(r, q), top_left=(top, left))
-    row = check_int("row", row, 0)
-    if row >= c * kernel_h * kernel_w:
-        raise ValueError(f"row must be in 0..{c * kernel_h * kernel_w - 1}, got {row}")
-    ch, rest = divmod(row, kernel_h * kernel_w)
-    i, j = divmod(rest, kernel_w)
-    mask[:, ch, i : i + stride * oh : stride, j : j + stride * ow : stride] = True
-    text = (
-        f"row {row} = ({ch}*{kernel_h} + {i})*{kernel_w} + {j}: channel {ch}, kernel offset "
-        f"({i}, {j}): pixel ({i}, {j}) of every window, in all {n} image(s)"
-    )
-    return dict(pixels=mask, text=text, channel=ch, offset=(i, j))
+    return finish(ax, x1 + m, y1 + k)
 
 
 def plot_xcol_mapping(
@@ -396,43 +288,7 @@ def plot_xcol_mapping(
     if len(title) > 95:  # two lines in a 9-inch figure
         cut = title.rfind(", ", 0, 95)
         title = title[: cut + 1] + "\n" + title[cut + 2 :]
-    return _finish(ax, xc + ncols, height, title)
-
-
-def sample_image(block=8):
-    """Grace Hopper's portrait from matplotlib's bundled sample data, greyscale, in [0, 1].
-
-    The 600x512 photo is cropped to a multiple of ``block`` and averaged over
-    ``block x block`` tiles; ``block=8`` gives ``(75, 63)``: odd sizes (one row or
-    column is dropped otherwise), so a 3x3 kernel with stride 2 and padding 1 tiles it
-    exactly. No download.
-    """
-    from matplotlib.cbook import get_sample_data
-    from PIL import Image
-
-    block = check_int("block", block, 1)
-    with get_sample_data("grace_hopper.jpg") as f:
-        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=float) / 255.0
-    grey = rgb @ np.array([0.299, 0.587, 0.114])  # (600, 512)
-    h, w = (grey.shape[0] // block) * block, (grey.shape[1] // block) * block
-    small = grey[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
-    # odd sizes: drop one row/column if even
-    return small[
-        : small.shape[0] - (small.shape[0] + 1) % 2, : small.shape[1] - (small.shape[1] + 1) % 2
-    ]
-
-
-def feature_map(image, kernel, stride=1, padding=0):
-    """One filter on one greyscale image via :func:`conv.conv2d_forward` (no bias).
-
-    image : (H, W), kernel : (KH, KW) -> (OH, OW).
-    """
-    from .functional import conv2d_forward
-
-    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
-    if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"image and kernel must be 2-D, got {image.shape} and {kernel.shape}")
-    return conv2d_forward(image[None, None], kernel[None, None], np.zeros(1), stride, padding)[0, 0]
+    return finish(ax, xc + ncols, height, title)
 
 
 def _show(ax, a, x0, label, cmap="gray"):

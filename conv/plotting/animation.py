@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-from .geometry import output_size
-from .plotting import plot_sliding_step
-
-__all__ = ["offline_jshtml", "AnimationHTML", "sliding_window_animation", "animate"]
+__all__ = ["offline_jshtml", "AnimationHTML", "animate"]
 
 _ICONS = {
     "fa fa-minus": "&#8722;",  # minus
@@ -87,19 +83,3 @@ def animate(draw, n_frames, name, figsize=(9, 3.6), interval=800, dpi=72):
 
     anim = FuncAnimation(fig, frame, frames=n_frames, interval=interval, blit=False)
     return AnimationHTML(offline_jshtml(anim, name), n_frames)
-
-
-def sliding_window_animation(image, kernel, stride=1, padding=0, name="sliding", interval=800):
-    """The window sliding over the padded ``image (H, W)`` and writing each output cell.
-
-    One frame per output position (row-major), drawn by :func:`conv.plotting.plot_sliding_step`.
-    """
-    image, kernel = np.asarray(image), np.asarray(kernel)
-    oh = output_size(image.shape[0], kernel.shape[0], stride, padding)
-    ow = output_size(image.shape[1], kernel.shape[1], stride, padding)
-    return animate(
-        lambda step, ax: plot_sliding_step(image, kernel, stride, padding, step, ax=ax),
-        oh * ow,
-        name,
-        interval=interval,
-    )

@@ -1,4 +1,4 @@
-"""conv.layers.Conv2D: initialisation, forward/backward against the functional code and
+"""conv.nn.Conv2D: initialisation, forward/backward against the functional code and
 central differences, dtypes, errors."""
 
 import math

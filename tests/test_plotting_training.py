@@ -1,12 +1,11 @@
-"""conv.plot_training: the artists each figure draws, checked against the data given."""
+"""conv.plotting.training: the artists each figure of chapter 9 draws, against the data given."""
 
 import numpy as np
 import pytest
 from matplotlib.patches import Rectangle
 
-from conv import plot_training as pt
-from conv import plotting
-from conv.train import make_digits_cnn
+from conv.plotting import training as pt
+from conv.train import conv_feature_maps, make_digits_cnn
 
 
 def _digits(n, seed=0):
@@ -23,11 +22,6 @@ def _history(epochs=4):
         "batch_loss": [],
         "grad_norm": {"0.Conv2D": [1.0, 0.5, 0.25, 0.1], "4.Dense": [2.0, 1.0, 0.5, 0.2]},
     }
-
-
-def test_reachable_from_conv_plotting():
-    for name in pt.__all__:
-        assert getattr(plotting, name) is getattr(pt, name)
 
 
 def test_plot_digits_grid_titles_and_pixels():
@@ -74,21 +68,12 @@ def test_plot_filters_one_panel_per_filter_on_a_symmetric_scale():
         pt.plot_filters(np.zeros((2, 3, 3, 3)))
 
 
-def test_feature_maps_are_conv_then_relu():
-    model = make_digits_cnn(rng=0, channels=4)
-    x = _digits(3)
-    maps = pt.conv_feature_maps(model, x)
-    conv_out = model.layers[0].forward(x)
-    np.testing.assert_array_equal(maps, np.maximum(conv_out, 0))
-    assert maps.shape == (3, 4, 8, 8)
-
-
 def test_plot_feature_maps_layout_and_contents():
     model = make_digits_cnn(rng=0, channels=4)
     x = _digits(2)
     fig = pt.plot_feature_maps(model, x, channels=[1, 3])
     assert len(fig.axes) == 2 * 3
-    maps = pt.conv_feature_maps(model, x)
+    maps = conv_feature_maps(model, x)
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), x[0, 0])
     np.testing.assert_array_equal(fig.axes[5].images[0].get_array(), maps[1, 3])
     assert fig.axes[5].images[0].get_clim()[1] == pytest.approx(maps[:, 3].max())

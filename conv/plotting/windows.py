@@ -1,8 +1,6 @@
-"""Drawing functions for the book. Each takes ``ax=None`` (a new figure if None) and returns it.
+"""Figures for chapter 1, sliding windows: padding, stride and the window positions.
 
-Grids are drawn cell by cell in data coordinates with the origin at the top left, so that
-``(row, col)`` in an array is ``(y, x)`` in the picture. Colours come from :mod:`conv.style`.
-Nothing here imports widgets.
+Each function takes ``ax=None`` (a new figure if None) and returns the axes it drew on.
 """
 
 from __future__ import annotations
@@ -10,149 +8,17 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from ..geometry import check_int, output_size, output_size_formula
 from . import style
-from .geometry import check_int, output_size, output_size_formula
+from .animation import animate
+from .grid import draw_grid, finish, new_ax
 
 __all__ = [
-    "new_ax",
-    "draw_grid",
     "window_positions",
     "plot_padding_stride",
     "plot_sliding_step",
+    "sliding_window_animation",
 ]
-
-
-def _show_figures_in_ipython():
-    """Let IPython display pyplot-free ``Figure`` objects as PNG (as the inline backend does).
-
-    The book builds figures with ``matplotlib.figure.Figure`` so that they never show twice;
-    without pyplot, IPython would only print ``<Figure size ...>``. Registering the PNG
-    formatter here makes ``ax.figure`` at the end of a cell show the picture.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a book dependency
-        return
-    ip = get_ipython()
-    if ip is None:
-        return
-    from IPython.core.pylabtools import print_figure
-    from matplotlib.figure import Figure
-
-    png = ip.display_formatter.formatters["image/png"]
-    png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
-
-
-_show_figures_in_ipython()
-
-
-def new_ax(ax=None, figsize=(6, 4)):
-    """Return ``ax`` or the axes of a new figure (built without pyplot, so it never auto-shows
-    in a notebook unless it is the cell's result)."""
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig.add_subplot()
-
-
-def _finish(ax, width, height, title=None):
-    ax.set_xlim(-0.6, width + 0.1)
-    ax.set_ylim(height + 0.1, -0.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
-
-
-def draw_grid(
-    values=None,
-    shape=None,
-    ax=None,
-    *,
-    origin=(0.0, 0.0),
-    pad=0,
-    window=None,
-    filled=None,
-    annotate=True,
-    fmt="{:g}",
-    label=None,
-    fontsize=None,
-    window_color=style.CURRENT,
-    fill_color=style.OUTPUT_FILL,
-):
-    """Draw a 2-D array as a grid of numbered cells, on ``ax`` at ``origin = (x, y)``.
-
-    values : (R, C) array or None (then ``shape`` gives (R, C) and cells are blank)
-    pad    : width of the border drawn as padding (grey, hatched)
-    window : (row, col, height, width) outlined and tinted in the current-window colour
-    filled : (R, C) bool mask of cells tinted in the output colour (already computed)
-    label  : text written above the grid
-
-    Returns ``ax``.
-    """
-    ax = new_ax(ax)
-    if values is not None:
-        values = np.asarray(values)
-        if values.ndim != 2:
-            raise ValueError(f"draw_grid needs a 2-D array, got shape {values.shape}")
-        rows, cols = values.shape
-    elif shape is not None:
-        rows, cols = shape
-    else:
-        raise ValueError("draw_grid needs values or shape")
-    x0, y0 = origin
-    size = fontsize or (11 if max(rows, cols) <= 6 else 8 if max(rows, cols) <= 10 else 6)
-    for r in range(rows):
-        for c in range(cols):
-            is_pad = r < pad or c < pad or r >= rows - pad or c >= cols - pad
-            face = style.PAD if is_pad else style.INPUT
-            if filled is not None and filled[r, c]:
-                face = fill_color
-            ax.add_patch(
-                Rectangle(
-                    (x0 + c, y0 + r),
-                    1,
-                    1,
-                    facecolor=face,
-                    edgecolor=style.GRID,
-                    linewidth=0.6,
-                    hatch=style.PAD_HATCH if is_pad else None,
-                )
-            )
-            if annotate and values is not None and (filled is None or filled[r, c]):
-                ax.text(
-                    x0 + c + 0.5,
-                    y0 + r + 0.5,
-                    fmt.format(values[r, c]),
-                    ha="center",
-                    va="center",
-                    fontsize=size,
-                    color="#333333" if is_pad else style.TEXT,
-                    zorder=5,
-                    bbox=dict(boxstyle="round,pad=0.1", fc=style.PAD, ec="none")
-                    if is_pad
-                    else None,
-                )
-    if window is not None:
-        wr, wc, wh, ww = window
-        ax.add_patch(
-            Rectangle(
-                (x0 + wc, y0 + wr),
-                ww,
-                wh,
-                facecolor=style.CURRENT_FILL,
-                alpha=0.55,
-                edgecolor=window_color,
-                linewidth=3,
-                zorder=3,
-            )
-        )
-    if label:
-        ax.text(x0 + cols / 2, y0 - 0.35, label, ha="center", va="bottom", fontsize=10)
-    return ax
 
 
 def window_positions(size, kernel, stride=1, padding=0):
@@ -238,7 +104,7 @@ def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0)
     else:
         lines.append("red crosses: pixels that no window covers")
         width = wp
-    return _finish(ax, width, max(hp, oh or 0), "\n".join(lines))
+    return finish(ax, width, max(hp, oh or 0), "\n".join(lines))
 
 
 def plot_sliding_step(image, kernel, stride=1, padding=0, step=0, ax=None):
@@ -286,15 +152,20 @@ def plot_sliding_step(image, kernel, stride=1, padding=0, step=0, ax=None):
         for a, b in zip(patch.ravel(), kernel.ravel())
     )
     title = f"out[{r}, {c}] = {terms} = {out[r, c]:g}"
-    return _finish(ax, xo + ow, hp, title)
+    return finish(ax, xo + ow, hp, title)
 
 
-# Chapter-specific functions live in their own modules and are reachable from here too, so that
-# a notebook cell reads ``conv.plotting.something(...)`` whichever part of the book it is in.
-_PARTS = ("plot_im2col", "plot_backward", "plot_training", "plot_speed")
+def sliding_window_animation(image, kernel, stride=1, padding=0, name="sliding", interval=800):
+    """The window sliding over the padded ``image (H, W)`` and writing each output cell.
 
-
-def __getattr__(name):
-    from ._parts import find_in_parts
-
-    return find_in_parts("conv.plotting", _PARTS, name)
+    One frame per output position (row-major), drawn by :func:`plot_sliding_step`.
+    """
+    image, kernel = np.asarray(image), np.asarray(kernel)
+    oh = output_size(image.shape[0], kernel.shape[0], stride, padding)
+    ow = output_size(image.shape[1], kernel.shape[1], stride, padding)
+    return animate(
+        lambda step, ax: plot_sliding_step(image, kernel, stride, padding, step, ax=ax),
+        oh * ow,
+        name,
+        interval=interval,
+    )

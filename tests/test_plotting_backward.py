@@ -1,13 +1,10 @@
-"""conv.plot_backward: the path helpers against the loop gradient, and the artists drawn."""
+"""conv.plotting.backward: the drawings of Part II, checked through the artists they draw."""
 
 import numpy as np
 import pytest
-from hypothesis import given
-from strategies import PROPERTY, geometries
 
-import conv
-from conv import plot_backward as pb
 from conv import plotting
+from conv.plotting import backward as pb
 
 
 def _gid(ax, gid):
@@ -16,63 +13,6 @@ def _gid(ax, gid):
 
 def _xy(patch):
     return (round(patch.get_x(), 6), round(patch.get_y(), 6))
-
-
-def test_reachable_from_conv_plotting():
-    assert plotting.plot_gradient_paths is pb.plot_gradient_paths
-    assert plotting.plot_overlap_counts is pb.plot_overlap_counts
-
-
-def test_input_paths_by_hand():
-    # 5x5 input, 3x3 kernel, S=1, P=1: the centre pixel feeds all 9 neighbours' outputs.
-    paths = pb.input_paths((2, 2), 5, 5, 3, 3, 1, 1)
-    assert len(paths) == 9
-    assert (1, 1, 2, 2) in paths and (3, 3, 0, 0) in paths
-    # Corner pixel (0, 0) with padding 1 feeds the 2x2 outputs at the corner.
-    assert sorted((a, b) for a, b, _, _ in pb.input_paths((0, 0), 5, 5, 3, 3, 1, 1)) == [
-        (0, 0),
-        (0, 1),
-        (1, 0),
-        (1, 1),
-    ]
-    # Stride 2, kernel 1: odd pixels feed nothing.
-    assert pb.input_paths((1, 1), 5, 5, 1, 1, 2, 0) == []
-
-
-def test_input_paths_rejects_bad_pixel_and_geometry():
-    with pytest.raises(ValueError, match="outside"):
-        pb.input_paths((5, 0), 5, 5, 3, 3, 1, 1)
-    with pytest.raises(ValueError, match="not an integer"):
-        pb.input_paths((0, 0), 6, 6, 3, 3, 2, 0)
-
-
-@PROPERTY
-@given(g=geometries(max_n=1, max_c=1, max_k=1))
-def test_flow_sums_to_the_input_gradient_everywhere(g):
-    rng = np.random.default_rng(g.h * 100 + g.w)
-    w = rng.standard_normal((g.kh, g.kw))
-    dout = rng.standard_normal((g.oh, g.ow))
-    dx = conv.naive.conv2d_backward(
-        dout[None, None], np.zeros((1, 1, g.h, g.w)), w[None, None], **g.conv_kwargs
-    )[0][0, 0]
-    counts = conv.overlap_counts((1, 1, g.h, g.w), *g.kernel_args)
-    for r in range(g.h):
-        for c in range(g.w):
-            flow = pb.gradient_flow(dout, w, (r, c), g.h, g.w, **g.conv_kwargs)
-            assert flow.total == pytest.approx(dx[r, c], abs=1e-12)
-            assert len(flow.paths) == counts[r, c]
-
-
-@PROPERTY
-@given(g=geometries(max_n=1, max_c=1, max_k=1))
-def test_receptive_field_matches_the_im2col_column(g):
-    x = np.arange(g.h * g.w, dtype=float).reshape(1, 1, g.h, g.w) + 1
-    cols = conv.im2col(x, *g.kernel_args)
-    for o_r in range(g.oh):
-        for o_c in range(g.ow):
-            taps = pb.receptive_field((o_r, o_c), g.h, g.w, *g.kernel_args)
-            read = [x[0, 0, r, c] if 0 <= r < g.h and 0 <= c < g.w else 0 for r, c, _, _ in taps]
-            np.testing.assert_array_equal(read, cols[:, o_r * g.ow + o_c])
 
 
 def test_overlap_counts_drawing_numbers_and_zero_cells():

@@ -1,11 +1,13 @@
-"""conv.plot_im2col: the drawings of chapters 2-4, checked through the artists they draw."""
+"""conv.plotting.unrolling: the drawings of chapters 2-4, checked through the artists they draw."""
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 
 import conv
-from conv import plotting, style
+from conv import plotting
+from conv.functional import feature_map
+from conv.plotting import style
 
 IMAGE = np.arange(16).reshape(4, 4)
 
@@ -18,11 +20,6 @@ def _gid(ax, gid):
 
 def _texts(ax):
     return [t.get_text() for t in ax.texts]
-
-
-def test_functions_are_reachable_from_conv_plotting():
-    assert plotting.plot_im2col_step is conv.plot_im2col.plot_im2col_step
-    assert plotting.plot_xcol_mapping is conv.plot_im2col.plot_xcol_mapping
 
 
 @pytest.mark.parametrize("step", [0, 7, 24])
@@ -75,24 +72,6 @@ def test_index_arrays_write_every_entry():
     assert "row (4, 25)" in _texts(ax) and "channel (4, 1)" in _texts(ax)
 
 
-def test_xcol_source_column_and_row():
-    src = plotting.xcol_source((2, 2, 3, 3), 2, 2, column=5)
-    # column 5 = (oh*OW + ow)*N + n with OW = 2, N = 2: p = 2 -> (1, 0), image 1
-    assert src["image"] == 1 and src["position"] == (1, 0)
-    assert src["pixels"].sum() == 2 * 4  # a 2x2 window in each of the 2 channels
-    assert src["pixels"][1, :, 1:3, 0:2].all()
-    x = np.arange(36).reshape(2, 2, 3, 3)
-    cols = conv.im2col(x, 2, 2)
-    assert sorted(cols[:, 5]) == sorted(x[src["pixels"]])
-    src = plotting.xcol_source((2, 2, 3, 3), 2, 2, row=7)
-    assert src["channel"] == 1 and src["offset"] == (1, 1)
-    assert sorted(cols[7]) == sorted(x[src["pixels"]])
-    with pytest.raises(ValueError, match="exactly one"):
-        plotting.xcol_source((2, 2, 3, 3), 2, 2)
-    with pytest.raises(ValueError, match="0..7"):
-        plotting.xcol_source((2, 2, 3, 3), 2, 2, column=8)
-
-
 def test_xcol_mapping_outlines_pick_and_tints_source_pixels():
     ax = plotting.plot_xcol_mapping((2, 2, 3, 3), 2, 2, 1, 0, column=5)
     picked = _gid(ax, "picked")
@@ -107,18 +86,11 @@ def test_xcol_mapping_outlines_pick_and_tints_source_pixels():
     assert _gid(ax, "picked").get_y() == 2
 
 
-def test_sample_image_is_bundled_and_small():
-    img = plotting.sample_image()
-    assert img.shape == (75, 63)
-    assert 0 <= img.min() < img.max() <= 1
-    assert conv.output_size(75, 3, stride=2, padding=1) == 38
-
-
 def test_feature_map_matches_loop_reference_and_draws_sizes():
     rng = np.random.default_rng(0)
     img, k = rng.standard_normal((9, 7)), rng.standard_normal((3, 3))
     expected = conv.naive.conv2d_forward(img[None, None], k[None, None], np.zeros(1), 2, 1)
-    assert np.allclose(plotting.feature_map(img, k, 2, 1), expected[0, 0])
+    assert np.allclose(feature_map(img, k, 2, 1), expected[0, 0])
     ax = plotting.plot_feature_map(img, k, stride=2, padding=1)
     assert "feature map 5x4  (S=2, P=1)" in _texts(ax)
     with pytest.raises(ValueError, match="not an integer"):
