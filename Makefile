@@ -1,6 +1,7 @@
 # Convolution, Unrolled. On a fresh machine with Python 3.11:
 #   make book   set up .venv and build the HTML book into _build/html
 #   make test   set up .venv (and Chromium) and run every test
+#   make check  the quick loop: lint, unit tests, strict nbval (no book build, no Chromium)
 #   make lab    set up .venv and open the notebooks in JupyterLab
 PYTHON ?= python3.11
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 JB := $(VENV)/bin/jupyter-book
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test unit notebooks-test browser-test lint format lab execute clean chromium bench
+.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench
 
 setup: $(STAMP)
 
@@ -29,13 +30,16 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# ruff reads the notebooks too (their code cells), so book/ is linted like the package.
+LINTED := conv tests benchmarks tools book
+
 lint: setup
-	$(PY) -m ruff check conv tests benchmarks tools
-	$(PY) -m ruff format --check conv tests benchmarks tools
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 
 format: setup
-	$(PY) -m ruff format conv tests benchmarks tools
-	$(PY) -m ruff check --fix conv tests benchmarks tools
+	$(PY) -m ruff format $(LINTED)
+	$(PY) -m ruff check --fix $(LINTED)
 
 # Unit, property and widget tests, then strict nbval on every chapter.
 unit: setup
@@ -50,6 +54,9 @@ browser-test: setup chromium book
 	$(PY) -m pytest -m browser tests
 
 test: lint unit notebooks-test browser-test
+
+# The quick loop while editing: everything but the book build and the browser.
+check: lint unit notebooks-test
 
 lab: setup
 	$(VENV)/bin/jupyter lab book

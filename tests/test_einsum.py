@@ -41,3 +41,14 @@ def test_einsum_backward_matches_loops(case):
 def test_einsum_rejects_bad_geometry():
     with pytest.raises(ValueError):
         einsum.einsum_forward(np.zeros((1, 1, 6, 6)), np.zeros((1, 1, 3, 3)), np.zeros(1), stride=2)
+
+
+def test_einsum_without_bias_and_in_float32():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    out = einsum.einsum_forward(x, w, None, stride=1, padding=1)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, conv.conv2d_forward(x, w, None, 1, 1), rtol=1e-4, atol=1e-4)
+    dx, dw, db = einsum.einsum_backward(np.ones_like(out), x, w, stride=1, padding=1)
+    assert dx.dtype == dw.dtype == np.float32 and db.shape == (4,)

@@ -118,3 +118,52 @@ def test_rel_error_is_symmetric():
 def test_rel_error_shape_mismatch(a, b):
     with pytest.raises(ValueError, match=re.escape(f"shapes differ: {a.shape} vs {b.shape}")):
         conv.rel_error(a, b)
+
+
+def _small_model():
+    from conv.nn import Conv2D, Dense, Flatten, ReLU, Sequential
+
+    model = Sequential(Conv2D(1, 2, 3, padding=1, rng=1), ReLU(), Flatten(), Dense(32, 3, rng=2))
+    model.params["0.b"][...] = 0.05  # off ReLU's kink for the blank borders
+    return model
+
+
+def test_check_gradients_of_a_whole_model():
+    from conv.gradcheck import check_gradients
+    from conv.nn import SoftmaxCrossEntropy
+
+    model = _small_model()
+    x = np.random.default_rng(0).random((3, 1, 4, 4))
+    y = np.array([0, 2, 1])
+    before = {k: p.copy() for k, p in model.params.items()}
+    errors = check_gradients(model, SoftmaxCrossEntropy(), x, y)
+    assert set(errors) == {"0.w", "0.b", "3.w", "3.b"}
+    assert max(errors.values()) < 1e-6
+    for key, p in model.params.items():  # every parameter restored exactly
+        np.testing.assert_array_equal(p, before[key])
+
+
+def test_check_gradients_finds_a_wrong_backward_pass():
+    from conv.gradcheck import check_gradients
+    from conv.nn import SoftmaxCrossEntropy
+
+    model = _small_model()
+    dense = model.layers[3]
+    right = dense.backward
+
+    def doubled(dout):  # a bug: the weight gradient twice too large
+        dx = right(dout)
+        dense.grads["w"] = 2 * dense.grads["w"]
+        return dx
+
+    dense.backward = doubled
+    x = np.random.default_rng(0).random((3, 1, 4, 4))
+    errors = check_gradients(model, SoftmaxCrossEntropy(), x, np.array([0, 2, 1]))
+    assert errors["3.w"] > 0.3 and errors["3.b"] < 1e-6
+
+
+def test_check_gradients_needs_a_model():
+    from conv.gradcheck import check_gradients
+
+    with pytest.raises(TypeError, match="lacks forward"):
+        check_gradients(object(), None, np.zeros(1), np.zeros(1))

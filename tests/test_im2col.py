@@ -8,7 +8,7 @@ from hypothesis import given
 from strategies import PROPERTY, conv_cases, draw_array, geometries
 
 import conv
-from conv.im2col import window_view, xcol_source
+from conv.im2col import fold_windows, window_view, xcol_source
 
 IM2COLS = {
     "fast": conv.im2col_fast,
@@ -456,3 +456,42 @@ def test_xcol_source_column_and_row():
         xcol_source((2, 2, 3, 3), 2, 2)
     with pytest.raises(ValueError, match="0..7"):
         xcol_source((2, 2, 3, 3), 2, 2, column=8)
+
+
+@PROPERTY
+@given(geometries())
+def test_fold_windows_is_col2im_in_both_layouts(g):
+    """The one fold, batch-major (axis=2) and image-fastest (axis=1), against np.add.at."""
+    rng = np.random.default_rng(g.n * 1000 + g.h * 10 + g.w)
+    n, c = g.n, g.c
+    cols = rng.standard_normal((c * g.kh * g.kw, g.oh * g.ow * n))
+    x_shape = (n, c, g.h, g.w)
+    expected = conv.col2im_teaching(cols, x_shape, *g.kernel_args)
+    s, p, d = g.conv_kwargs["stride"], g.conv_kwargs["padding"], g.conv_kwargs["dilation"]
+    patches = cols.reshape(c, g.kh, g.kw, g.oh, g.ow, n)
+    batch_major = np.ascontiguousarray(patches.transpose(5, 0, 1, 2, 3, 4))
+    got = fold_windows(batch_major, np.zeros(x_shape), s, p, d)  # axis=2
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    got_last = fold_windows(patches, np.zeros((c, g.h, g.w, n)), s, p, d, axis=1)
+    np.testing.assert_allclose(got_last.transpose(3, 0, 1, 2), expected, atol=1e-12)
+
+
+def test_fold_windows_adds_into_what_is_there():
+    out = np.ones((1, 1, 3, 3))
+    patches = np.ones((1, 1, 2, 2, 2, 2))
+    fold_windows(patches, out)  # 2x2 kernel, stride 1, no padding over a 3x3 image
+    np.testing.assert_array_equal(out[0, 0], [[2, 3, 2], [3, 5, 3], [2, 3, 2]])
+
+
+def test_window_view_dilation_and_stride():
+    x = np.arange(49.0).reshape(1, 1, 7, 7)
+    win = window_view(x, 2, 2, stride=3, dilation=2)  # span 3: windows at 0 and 3 (6 is out)
+    assert win.shape == (1, 1, 2, 2, 2, 2)
+    np.testing.assert_array_equal(win[0, 0, 1, 0], x[0, 0, 3:6:2, 0:3:2])
+    assert not win.flags.writeable
+
+
+@pytest.mark.parametrize("bad", [(4, 4), (1, 1, 4), "NCHW", 5, (1, 1, 4, 0), (1, 1, 4.0, 4)])
+def test_overlap_counts_checks_x_shape(bad):
+    with pytest.raises((ValueError, TypeError), match="x_shape|must be"):
+        conv.overlap_counts(bad, 2, 2)

@@ -104,3 +104,20 @@ def test_forward_matches_scipy(case):
     expected = _scipy_conv2d(case.x, case.w, case.b, g.stride, g.padding, g.dilation)
     assert out.shape == expected.shape == g.out_shape
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_forward_without_bias_is_a_zero_bias():
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    np.testing.assert_array_equal(
+        conv.naive.conv2d_forward(x, w, None, stride=2, padding=1),
+        conv.naive.conv2d_forward(x, w, np.zeros(3), stride=2, padding=1),
+    )
+    np.testing.assert_allclose(
+        conv.naive.conv2d_forward(x, w, None, padding=1), conv.conv2d_forward(x, w, None, 1, 1)
+    )
+
+
+def test_col2im_x_shape_must_be_four_sizes():
+    with pytest.raises(ValueError, match=re.escape("x_shape must be four sizes (N, C, H, W)")):
+        conv.naive.col2im(np.zeros((4, 9)), (4, 4), 2, 2)

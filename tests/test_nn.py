@@ -369,3 +369,108 @@ def test_sequential_errors():
         Sequential()
     with pytest.raises(TypeError, match=r"layer 1 \(int\) is not a layer: it lacks forward"):
         Sequential(ReLU(), 3)
+
+
+# --- bad input: refused with a message, or a documented behaviour -----------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.complex128, "not a dtype"])
+def test_layers_refuse_non_floating_dtypes(dtype):
+    for make in (lambda: Dense(3, 2, dtype=dtype), lambda: Conv2D(1, 2, 3, dtype=dtype)):
+        with pytest.raises(TypeError, match="floating-point type"):
+            make()
+
+
+def test_complex_input_is_refused_not_truncated():
+    z = np.ones((2, 3)) + 1j
+    with pytest.raises(TypeError, match=r"Dense\(3, 2\): x is complex"):
+        Dense(3, 2).forward(z)
+    with pytest.raises(TypeError, match="x is complex"):
+        Conv2D(1, 2, 3, padding=1).forward(np.ones((1, 1, 4, 4)) * 1j)
+    for layer, x in ((ReLU(), z), (Flatten(), z), (MaxPool2D(2), np.ones((1, 1, 2, 2)) * 1j)):
+        with pytest.raises(TypeError, match="complex"):
+            layer.forward(x)
+    with pytest.raises(TypeError, match="logits is complex"):
+        SoftmaxCrossEntropy().forward(z, np.zeros(2, int))
+    dense = Dense(3, 2)
+    dense.forward(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="dout is complex"):
+        dense.backward(np.ones((2, 2)) * 1j)
+
+
+def test_empty_batch_flatten_and_predict():
+    out = Flatten().forward(np.zeros((0, 2, 3, 4)))
+    assert out.shape == (0, 24)
+    model = Sequential(Conv2D(1, 2, 3, padding=1), ReLU(), Flatten(), Dense(2 * 4 * 4, 3))
+    labels = model.predict(np.zeros((0, 1, 4, 4)))
+    assert labels.shape == (0,) and np.issubdtype(labels.dtype, np.integer)
+    assert model.training  # untouched
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        model.predict(np.zeros((2, 1, 4, 4)), batch_size=0)
+    with pytest.raises(ValueError, match="scalar"):
+        model.predict(np.float64(1.0))
+
+
+@pytest.mark.parametrize(
+    ("dout", "error", "match"),
+    [
+        (None, TypeError, "dout must be a real number"),
+        ("1", TypeError, "dout must be a real number"),
+        (np.ones(2), TypeError, "dout must be a real number"),
+        (True, TypeError, "dout must be a real number"),
+        (float("nan"), ValueError, "dout must be finite, got nan"),
+        (float("inf"), ValueError, "dout must be finite, got inf"),
+    ],
+)
+def test_softmax_backward_refuses_a_non_scalar_or_non_finite_dout(dout, error, match):
+    loss = SoftmaxCrossEntropy()
+    loss.forward(np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0, 1]))
+    with pytest.raises(error, match=match):
+        loss.backward(dout)
+    np.testing.assert_allclose(loss.backward(np.float32(2.0)), 2 * loss.backward())
+
+
+def test_maxpool_output_shape_needs_four_sizes():
+    with pytest.raises(ValueError, match=r"needs an input shape \(N, C, H, W\)"):
+        MaxPool2D(2).output_shape((4, 4))
+
+
+def test_conv2d_shares_the_layer_interface():
+    from conv.nn import Layer
+
+    layer = Conv2D(1, 2, 3)
+    assert isinstance(layer, Layer)
+    assert layer.eval() is layer and not layer.training
+    with pytest.raises(RuntimeError, match="Conv2D: call forward before backward"):
+        layer.backward(np.zeros((1, 2, 2, 2)))
+
+
+def test_activation_stds_against_an_independent_loop():
+    """The same draws, pushed through the loop reference, give the same standard deviations."""
+    import conv
+    from conv.nn import activation_stds
+
+    std = 0.3
+    got = activation_stds(std, n_layers=3, channels=2, size=5, batch=2, kernel=3, seed=7)
+    gen = np.random.default_rng(7)
+    a = gen.standard_normal((2, 2, 5, 5))
+    expected = []
+    for _ in range(3):
+        w = gen.standard_normal((2, 2, 3, 3)) * std
+        a = np.maximum(conv.naive.conv2d_forward(a, w, None, padding=1), 0)
+        expected.append(a.std())
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_activation_stds_he_keeps_the_scale_and_errors():
+    from conv.nn import activation_stds, he_std
+
+    stds = activation_stds(he_std(16 * 9))
+    assert stds.shape == (8,) and 0.3 < stds[-1] < 3
+    assert activation_stds(0.05)[-1] < 1e-2 * stds[-1]  # 0.05 < He 0.118: shrinks
+    with pytest.raises(ValueError, match="finite positive number, got nan"):
+        activation_stds(float("nan"))
+    with pytest.raises(ValueError, match="odd kernel"):
+        activation_stds(0.1, kernel=2)
+    with pytest.raises(TypeError, match="std must be a real number"):
+        activation_stds(None)

@@ -200,3 +200,13 @@ def test_optimiser_errors():
     toy.set_grad(1.0, 2.0)
     with pytest.raises(ValueError, match=r"gradient of 'w' has shape \(2,\).*has \(1,\)"):
         opt.step()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0.0, -0.1])
+def test_learning_rate_is_checked_when_set_after_construction(bad):
+    opt = SGD(Toy(1.0), lr=0.1)
+    with pytest.raises(ValueError, match="lr must lie in"):
+        opt.lr = bad
+    assert opt.lr == 0.1  # unchanged
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        opt.lr = "0.1"

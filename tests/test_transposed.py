@@ -144,3 +144,32 @@ def test_argument_errors_name_the_problem():
         conv_transpose2d_backward(
             np.ones((1, 1, 3, 3)), np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2))
         )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(padding=-1), ValueError, "padding must be >= 0, got -1"),
+        (dict(padding=3), ValueError, "P <= F - 1 = 2, got P = 3"),
+        (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
+        (dict(stride=1.5), TypeError, "stride must be an integer"),
+        (dict(w=np.ones((2, 1, 3, 2))), ValueError, "square kernel, got 3x2"),
+        (dict(w=np.ones((3, 1, 3, 3))), ValueError, "channel mismatch: dout has K=2"),
+        (dict(dout=np.ones((2, 3, 3))), ValueError, "dout must have 4 dimensions"),
+    ],
+)
+def test_flipped_conv_input_gradient_checks_its_arguments(kwargs, error, match):
+    args = dict(dout=np.ones((1, 2, 3, 3)), w=np.ones((2, 1, 3, 3)), stride=2, padding=1)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        flipped_conv_input_gradient(**args)
+
+
+def test_flipped_conv_input_gradient_keeps_float32():
+    rng = np.random.default_rng(0)
+    dout = rng.standard_normal((1, 2, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    dx = flipped_conv_input_gradient(dout, w, stride=2, padding=1)
+    assert dx.dtype == np.float32 and dx.shape == (1, 3, 5, 5)
+    expected = conv.conv2d_backward(dout, np.zeros((1, 3, 5, 5)), w, stride=2, padding=1)[0]
+    np.testing.assert_allclose(dx, expected, rtol=1e-5, atol=1e-5)
