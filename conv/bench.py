@@ -52,7 +52,14 @@ from .functional import (
     forward_chunks,
     forward_cols,
 )
-from .geometry import check_conv_args, check_dout, conv_output_shape, float_dtype
+from .geometry import (
+    check_conv_args,
+    check_dout,
+    check_int,
+    check_x_shape,
+    conv_output_shape,
+    float_dtype,
+)
 from .im2col import col2im_teaching, im2col, im2col_teaching
 
 __all__ = [
@@ -109,12 +116,16 @@ def interleaved_times(
     runtime on a machine with few cores; when the group changes from one call to the next,
     the loop first sleeps ``settle`` seconds (untimed) so that they fall asleep.
     """
-    if repeats < 1 or warmup < 0 or settle < 0:
-        raise ValueError(
-            f"need repeats >= 1, warmup >= 0 and settle >= 0, got {repeats}, {warmup}, {settle}"
-        )
-    if not candidates:
-        raise ValueError("no candidates to time")
+    repeats = check_int("repeats", repeats, 1)
+    warmup = check_int("warmup", warmup, 0)
+    if isinstance(settle, bool) or not isinstance(settle, (int, float)):
+        raise TypeError(f"settle must be a number of seconds, got {settle!r}")
+    if not (np.isfinite(settle) and settle >= 0):
+        raise ValueError(f"settle must be a finite number of seconds >= 0, got {settle}")
+    if not isinstance(candidates, Mapping) or not candidates:
+        raise ValueError("candidates must be a non-empty dict {name: function}")
+    if groups is not None and not isinstance(groups, Mapping):
+        raise TypeError(f"groups must be a dict {{name: group}}, got {type(groups).__name__}")
     names = list(candidates)
     for name in names:
         if not callable(candidates[name]):
@@ -175,7 +186,12 @@ class ConvCase(NamedTuple):
 
     @property
     def out_hw(self) -> tuple[int, int]:
-        """``(OH, OW)``; raises ``ValueError`` if the windows do not tile the padded input."""
+        """``(OH, OW)``; raises ``ValueError`` if the windows do not tile the padded input.
+
+        Every field is checked too (``k`` at least 1, all sizes integers), so a case that
+        :func:`conv_flops` or :func:`make_arrays` accepts is a real convolution.
+        """
+        check_int("k", self.k, 1)
         return conv_output_shape(
             (self.n, self.c, self.h, self.w),
             self.kh,
@@ -199,15 +215,33 @@ class ConvCase(NamedTuple):
         return text + (f" D={self.dilation}" if self.dilation != 1 else "")
 
 
+def _is_dtype(dtype) -> bool:
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
+
+
 def conv_flops(case: ConvCase) -> int:
     """Floating-point operations of one forward pass: ``2*K*C*KH*KW*N*OH*OW``."""
+    if not isinstance(case, ConvCase):
+        raise TypeError(f"case must be a ConvCase, got {type(case).__name__}")
     oh, ow = case.out_hw
     return 2 * case.k * case.c * case.kh * case.kw * case.n * oh * ow
 
 
 def make_arrays(case: ConvCase, dtype=np.float64, seed: int = 0):
-    """Random ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``."""
-    rng = np.random.default_rng(seed)
+    """Random ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``.
+
+    Standard normal draws from ``np.random.default_rng(seed)``, cast to the floating ``dtype``.
+    """
+    if not isinstance(case, ConvCase):
+        raise TypeError(f"case must be a ConvCase, got {type(case).__name__}")
+    dtype = np.dtype(dtype) if _is_dtype(dtype) else None
+    if dtype is None or not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype!r}")
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     oh, ow = case.out_hw
     shapes = [
         (case.n, case.c, case.h, case.w),
@@ -443,10 +477,12 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
         x, w, b, stride, padding, dilation
     )
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
-    if repeats < 1:
-        raise ValueError(f"need repeats >= 1, got {repeats}")
+    repeats = check_int("repeats", repeats, 1)
+    if not isinstance(keep_cols, (bool, np.bool_)):
+        raise TypeError(f"keep_cols must be True or False, got {keep_cols!r}")
     dtype = float_dtype(x, w, b, dout)
-    x, w, b, dout = (a.astype(dtype, copy=False) for a in (x, w, b, dout))
+    x, w, dout = (a.astype(dtype, copy=False) for a in (x, w, dout))
+    b = None if b is None else b.astype(dtype, copy=False)
     args = (stride, padding, dilation)
     cols = None
     if keep_cols:
@@ -488,8 +524,16 @@ METHODS = ("loops", "teaching", "einsum", "fast")
 def scaling_cases(sizes, n=2, c=4, k=8, kernel=3):
     """One :class:`ConvCase` per image size ``H = W`` in ``sizes`` ("same" padding).
 
-    ``x (n, c, H, H)``, ``w (k, c, kernel, kernel)``, stride 1, padding ``(kernel - 1) // 2``.
+    ``x (n, c, H, H)``, ``w (k, c, kernel, kernel)``, stride 1, padding ``(kernel - 1) // 2``,
+    so the output is ``H x H`` too; an even ``kernel`` has no "same" padding (``ValueError``).
     """
+    kernel = check_int("kernel", kernel, 1)
+    if kernel % 2 == 0:
+        raise ValueError(f"'same' padding needs an odd kernel, got kernel={kernel}")
+    n, c, k = check_int("n", n, 1), check_int("c", c, 1), check_int("k", k, 1)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a list of image sizes, got {sizes!r}")
+    sizes = [check_int("size", h, 1) for h in sizes]
     return [
         ConvCase(f"{h}x{h}", n=n, c=c, h=h, w=h, k=k, kh=kernel, kw=kernel, padding=kernel // 2)
         for h in sizes
@@ -574,9 +618,13 @@ def xcol_memory(x_shape, kernel_sizes, dtype=np.float64):
     ``(C*F*F, H*W*N)`` are built (stride 1, padding ``(F-1)//2``) and measured. Returns
     ``{"kernel": [F], "x_bytes": int, "xcol_bytes": [bytes], "ratio": [xcol/x]}``.
     """
+    x_shape = check_x_shape(x_shape)
+    if not _is_dtype(dtype) or not np.issubdtype(np.dtype(dtype), np.number):
+        raise TypeError(f"dtype must be a numeric type such as float32, got {dtype!r}")
     x = np.zeros(x_shape, dtype=dtype)
     sizes = []
     for f in kernel_sizes:
+        f = check_int("kernel size", f, 1)
         if f % 2 != 1:
             raise ValueError(f"'same' padding needs an odd kernel size, got {f}")
         sizes.append(int(im2col(x, f, f, 1, (f - 1) // 2).nbytes))

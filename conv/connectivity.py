@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from .geometry import check_array, check_int, conv_output_shape
 
 __all__ = [
@@ -51,7 +53,7 @@ def input_paths(pixel, H, W, KH, KW, stride=1, padding=0, dilation=1):
     H, W, KH, KW, s, p, d, oh, ow = check_single_channel_geometry(
         H, W, KH, KW, stride, padding, dilation
     )
-    r, c = (int(v) for v in pixel)
+    r, c = _position("pixel", pixel)
     if not (0 <= r < H and 0 <= c < W):
         raise ValueError(f"pixel ({r}, {c}) is outside the {H}x{W} input")
     paths = []
@@ -76,7 +78,7 @@ def receptive_field(out_pos, H, W, KH, KW, stride=1, padding=0, dilation=1):
     H, W, KH, KW, s, p, d, oh, ow = check_single_channel_geometry(
         H, W, KH, KW, stride, padding, dilation
     )
-    o_r, o_c = (int(v) for v in out_pos)
+    o_r, o_c = _position("out_pos", out_pos)
     if not (0 <= o_r < oh and 0 <= o_c < ow):
         raise ValueError(f"output position ({o_r}, {o_c}) is outside the {oh}x{ow} output")
     return [(s * o_r + d * i - p, s * o_c + d * j - p, i, j) for i in range(KH) for j in range(KW)]
@@ -108,8 +110,8 @@ def gradient_flow(dout, w, pixel, H, W, stride=1, padding=0, dilation=1) -> Grad
     dout : (OH, OW) upstream gradient      w : (KH, KW) kernel
     Each path carries ``dout[oh, ow] * w[i, j]``; their sum is ``dX[r, c]``.
     """
-    dout = check_array("dout", dout, 2, "(OH, OW)").astype(float)
-    w = check_array("w", w, 2, "(KH, KW)").astype(float)
+    dout = _real(check_array("dout", dout, 2, "(OH, OW)"), "dout").astype(float)
+    w = _real(check_array("w", w, 2, "(KH, KW)"), "w").astype(float)
     kh, kw = w.shape
     oh, ow = conv_output_shape((1, 1, H, W), kh, kw, stride, padding, dilation)
     if dout.shape != (oh, ow):
@@ -118,6 +120,17 @@ def gradient_flow(dout, w, pixel, H, W, stride=1, padding=0, dilation=1) -> Grad
         GradientPath(a, b, i, j, w[i, j], dout[a, b], w[i, j] * dout[a, b])
         for a, b, i, j in input_paths(pixel, H, W, kh, kw, stride, padding, dilation)
     ]
-    return GradientFlow(
-        tuple(int(v) for v in pixel), paths, float(sum(p.contribution for p in paths))
-    )
+    return GradientFlow(_position("pixel", pixel), paths, float(sum(p.contribution for p in paths)))
+
+
+def _position(name, pos) -> tuple[int, int]:
+    """``pos`` as a pair of Python ints ``(row, col)``, or ``TypeError``/``ValueError``."""
+    if isinstance(pos, (str, bytes)) or not hasattr(pos, "__len__") or len(pos) != 2:
+        raise ValueError(f"{name} must be a pair (row, col), got {pos!r}")
+    return check_int(f"{name}[0]", pos[0], 0), check_int(f"{name}[1]", pos[1], 0)
+
+
+def _real(a, name):
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} is complex ({a.dtype}); the paths carry real numbers")
+    return a

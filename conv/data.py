@@ -35,6 +35,11 @@ def sample_image(block=8):
     from PIL import Image
 
     block = check_int("block", block, 1)
+    if block > 512 // 3:
+        raise ValueError(
+            f"block must be at most {512 // 3} so that the 600x512 photo gives at least 3x3 "
+            f"tiles, got {block}"
+        )
     with get_sample_data("grace_hopper.jpg") as f:
         rgb = np.asarray(Image.open(f).convert("RGB"), dtype=float) / 255.0
     grey = rgb @ np.array([0.299, 0.587, 0.114])  # (600, 512)

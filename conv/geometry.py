@@ -22,6 +22,7 @@ __all__ = [
     "as_numeric",
     "check_array",
     "check_kernel",
+    "check_x_shape",
     "conv_output_shape",
     "check_conv_args",
     "check_dout",
@@ -113,14 +114,26 @@ def check_kernel(kernel_h, kernel_w) -> tuple[int, int]:
     return check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
 
 
+def check_x_shape(x_shape, name="x_shape", letters="NCHW") -> tuple[int, ...]:
+    """``x_shape`` as a tuple of positive Python ints, one per letter, or a clear error.
+
+    ``ValueError`` for the wrong number of sizes (``x_shape must be (N, C, H, W), got (4, 4)``),
+    ``TypeError``/``ValueError`` from :func:`check_int` for a size that is not a positive int.
+    """
+    form = "(" + ", ".join(letters) + ")"
+    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__len__"):
+        raise ValueError(f"{name} must be {form}, got {x_shape!r}")
+    if len(x_shape) != len(letters):
+        raise ValueError(f"{name} must be {form}, got {tuple(x_shape)}")
+    return tuple(check_int(letter, v, 1) for letter, v in zip(letters, x_shape))
+
+
 def conv_output_shape(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     """Return ``(OH, OW)`` for an input of shape ``(N, C, H, W)``; raise on bad geometry.
 
     The error message says which axis failed, e.g. ``height: (10 - 3 + 2*0) / 2 + 1 = 4.5 ...``.
     """
-    if len(x_shape) != 4:
-        raise ValueError(f"x_shape must be (N, C, H, W), got {tuple(x_shape)}")
-    _, _, h, w = (check_int(n, v, 1) for n, v in zip("NCHW", x_shape))
+    _, _, h, w = check_x_shape(x_shape)
     kernel_h, kernel_w = check_kernel(kernel_h, kernel_w)
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
@@ -141,6 +154,9 @@ def pad_spatial(x: np.ndarray, padding: int) -> np.ndarray:
 
     Returns ``x`` itself (no copy) when ``padding == 0``; never modifies ``x``.
     """
+    padding = check_int("padding", padding, 0)
+    if getattr(x, "ndim", None) != 4:
+        raise ValueError(f"pad_spatial needs x (N, C, H, W), got shape {np.shape(x)}")
     if padding == 0:
         return x
     return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -162,6 +178,8 @@ def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) 
     kernel = check_int("kernel", kernel, 1)
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
+    if len(letters) != 2:
+        raise ValueError(f"letters must be two names such as ('H', 'KH'), got {letters!r}")
     h, k = letters
     head = f"({h} - {k} + 2P)/S + 1 = ({size} - {kernel} + 2*{padding})/{stride} + 1"
     room = size - kernel + 2 * padding
@@ -182,7 +200,12 @@ def float_dtype(*arrays) -> np.dtype:
     float32 stays float32, complex stays complex, integers (and mixed int/float16) give at
     least float64 as numpy's promotion does; ``None`` entries are ignored.
     """
-    dtype = np.result_type(*(a for a in arrays if a is not None))
+    arrays = [a for a in arrays if a is not None]
+    if not arrays:
+        raise ValueError("float_dtype needs at least one array")
+    dtype = np.result_type(*arrays)
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise TypeError(f"arrays must hold numbers, got dtype {dtype}")
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.result_type(dtype, np.float64)
     return dtype

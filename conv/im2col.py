@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .geometry import check_array, check_int, conv_output_shape, pad_spatial
+from .geometry import check_array, check_int, check_x_shape, conv_output_shape, pad_spatial
 
 __all__ = [
     "Im2colIndices",
@@ -93,7 +93,7 @@ def _check_x(x):
 
 def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation):
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
-    n, c, h, w = _check_x_shape(x_shape)
+    n, c, h, w = check_x_shape(x_shape)
     oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
     expected = (c * kernel_h * kernel_w, oh * ow * n)
     if cols.shape != expected:
@@ -146,7 +146,17 @@ def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarra
     ``(OH, OW)``. This is the one window view of the package: the fast ``im2col``, the einsum
     convolution (:mod:`conv.einsum`) and max pooling (:class:`conv.nn.MaxPool2D`) read through it.
     """
+    kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
+    stride, dilation = check_int("stride", stride, 1), check_int("dilation", dilation, 1)
+    x_padded = np.asarray(x_padded)
+    if x_padded.ndim < 2:
+        raise ValueError(f"window_view needs an image (..., H, W), got shape {x_padded.shape}")
     span_h, span_w = dilation * (kernel_h - 1) + 1, dilation * (kernel_w - 1) + 1
+    if span_h > x_padded.shape[-2] or span_w > x_padded.shape[-1]:
+        raise ValueError(
+            f"a window of {span_h}x{span_w} pixels does not fit in the "
+            f"{x_padded.shape[-2]}x{x_padded.shape[-1]} (padded) image"
+        )
     v = sliding_window_view(x_padded, (span_h, span_w), axis=(-2, -1))
     return v[..., ::stride, ::stride, ::dilation, ::dilation]
 
@@ -255,21 +265,13 @@ im2col = im2col_fast
 col2im = col2im_fast
 
 
-def _check_x_shape(x_shape):
-    """``x_shape`` as four positive ints ``(N, C, H, W)``, or ``ValueError``/``TypeError``."""
-    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__len__") or len(x_shape) != 4:
-        shown = tuple(x_shape) if isinstance(x_shape, (tuple, list)) else repr(x_shape)
-        raise ValueError(f"x_shape must be (N, C, H, W), got {shown}")
-    return tuple(check_int(name, v, 1) for name, v in zip("NCHW", x_shape))
-
-
 def overlap_counts(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
     """How many windows cover each pixel: ``col2im(im2col(ones))``, shape ``(H, W)``.
 
     ``x_shape = (N, C, H, W)``; works for any N and C (the map is the same for every image and
     channel). Raises ``ValueError`` showing the arithmetic on a geometry that does not divide.
     """
-    _, _, h, w = _check_x_shape(x_shape)
+    _, _, h, w = check_x_shape(x_shape)
     ones = np.ones((1, 1, h, w))
     cols = im2col_fast(ones, kernel_h, kernel_w, stride, padding, dilation)
     return col2im_fast(cols, (1, 1, h, w), kernel_h, kernel_w, stride, padding, dilation)[0, 0]
@@ -284,7 +286,7 @@ def xcol_source(x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, r
     ``channel`` and ``offset`` (i, j). Column ``(oh*OW + ow)*N + n`` and row
     ``(c*KH + i)*KW + j`` as everywhere in this module.
     """
-    n, c, h, w = _check_x_shape(x_shape)
+    n, c, h, w = check_x_shape(x_shape)
     oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding)
     if (column is None) == (row is None):
         raise ValueError("give exactly one of column= or row=")

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import check_array, check_conv_args, check_dout, conv_output_shape, float_dtype
+from .geometry import (
+    check_array,
+    check_conv_args,
+    check_dout,
+    check_x_shape,
+    conv_output_shape,
+    float_dtype,
+)
 
 __all__ = ["conv2d_forward", "conv2d_backward", "im2col", "col2im", "corr2d"]
 
@@ -113,12 +120,13 @@ def im2col(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
 def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     """Loop ``col2im``: every entry of ``cols`` is *added* to the pixel it was read from."""
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
-    if len(x_shape) != 4:
-        raise ValueError(f"x_shape must be four sizes (N, C, H, W), got {tuple(x_shape)}")
-    n, c, h, w = (int(v) for v in x_shape)
+    n, c, h, w = check_x_shape(x_shape)
     oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
     if cols.shape != (c * kernel_h * kernel_w, oh * ow * n):
-        raise ValueError(f"cols must have shape {(c * kernel_h * kernel_w, oh * ow * n)}")
+        raise ValueError(
+            f"cols must have shape (C*KH*KW, OH*OW*N) = {(c * kernel_h * kernel_w, oh * ow * n)}, "
+            f"got {cols.shape}"
+        )
     xp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
     for r in range(oh):
         for q in range(ow):

@@ -35,6 +35,7 @@ from .geometry import (
     check_conv_args,
     check_dout,
     check_int,
+    check_x_shape,
     conv_output_shape,
     output_size,
 )
@@ -62,7 +63,7 @@ def make_rng(rng):
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
-        return np.random.default_rng(int(rng))
+        return np.random.default_rng(check_int("rng seed", rng, 0))
     raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
@@ -91,7 +92,7 @@ def activation_stds(std, n_layers=8, channels=16, size=16, batch=4, kernel=3, se
     batch, kernel = check_int("batch", batch, 1), check_int("kernel", kernel, 1)
     if kernel % 2 == 0:
         raise ValueError(f"'same' padding needs an odd kernel, got kernel={kernel}")
-    gen = np.random.default_rng(seed)
+    gen = make_rng(seed)
     a = gen.standard_normal((batch, channels, size, size))
     stds = []
     for _ in range(n_layers):
@@ -103,6 +104,8 @@ def activation_stds(std, n_layers=8, channels=16, size=16, batch=4, kernel=3, se
 
 def _param_dtype(dtype) -> np.dtype:
     """``dtype`` as a numpy floating dtype, or a ``TypeError`` (integers would truncate)."""
+    if dtype is None:
+        raise TypeError("dtype must be a floating-point type such as float32, got None")
     try:
         dtype = np.dtype(dtype)
     except TypeError as exc:
@@ -303,9 +306,10 @@ class MaxPool2D(Layer):
 
     def output_shape(self, input_shape):
         """``(N, C, H, W) -> (N, C, OH, OW)``; ``ValueError`` showing the arithmetic if no fit."""
-        if len(input_shape) != 4:
-            raise ValueError(f"{self!r} needs an input shape (N, C, H, W), got {input_shape!r}")
-        n, c, h, w = input_shape
+        try:
+            n, c, h, w = check_x_shape(input_shape, "input_shape")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{self!r} needs an input shape (N, C, H, W): {exc}") from None
         p, s = self.pool_size, self.stride
         sizes = []
         for axis, size in (("height", h), ("width", w)):

@@ -58,6 +58,11 @@ class Optimiser:
     Subclasses implement ``_update(key, p, g)``, which changes ``p`` in place.
     """
 
+    #: Refuse non-finite gradients (``FloatingPointError``) before updating anything; set to
+    #: False on an instance to let NaN and inf through (``conv.train.train`` does so for a run
+    #: with ``check_finite=False``).
+    check_finite = True
+
     def __init__(self, model, lr):
         for attr in ("params", "grads"):
             if not isinstance(getattr(model, attr, None), dict):
@@ -79,27 +84,54 @@ class Optimiser:
         self._lr = _check_real("lr", value, 0.0, low_open=True)
 
     def _pairs(self):
-        """``(key, p, g)`` for every parameter, read afresh (layers may rebind their grads)."""
+        """``[(key, p, g)]`` for every parameter, read afresh (layers may rebind their grads).
+
+        Every pair is checked before any parameter is touched, so a bad gradient leaves the
+        model and the step count as they were: the parameter must be a writeable float
+        ndarray, its gradient a real array of the same shape, with finite values (with
+        :attr:`check_finite`, a NaN or infinite gradient raises ``FloatingPointError`` naming
+        the parameter instead of spreading into it).
+        """
         params, grads = self.model.params, self.model.grads
+        pairs = []
         for key, p in params.items():
-            if key not in grads:
-                raise ValueError(f"parameter {key!r} has no gradient in model.grads")
-            g = np.asarray(grads[key])
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"gradient of {key!r} has shape {g.shape}, but the parameter has {p.shape}"
-                )
             if not (isinstance(p, np.ndarray) and np.issubdtype(p.dtype, np.floating)):
                 raise TypeError(
                     f"parameter {key!r} must be a float ndarray to be updated in place, got "
                     f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}"
                 )
-            yield key, p, g
+            if not p.flags.writeable:
+                raise ValueError(f"parameter {key!r} is read-only: it cannot be updated in place")
+            if key not in grads:
+                raise ValueError(f"parameter {key!r} has no gradient in model.grads")
+            g = np.asarray(grads[key])
+            if g.dtype == np.bool_ or not (
+                np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)
+            ):
+                raise TypeError(f"gradient of {key!r} must hold real numbers, got dtype {g.dtype}")
+            if g.shape != p.shape:
+                raise ValueError(
+                    f"gradient of {key!r} has shape {g.shape}, but the parameter has {p.shape}"
+                )
+            if self.check_finite and not np.all(np.isfinite(g)):
+                bad = int(np.size(g) - np.count_nonzero(np.isfinite(g)))
+                raise FloatingPointError(
+                    f"gradient of {key!r} has {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+                    f"(NaN or inf) at step {self.t + 1}: the update would spread them into the "
+                    "parameter"
+                )
+            pairs.append((key, p, g))
+        return pairs
 
     def step(self):
-        """Update every parameter once, in place, from the current gradients."""
+        """Update every parameter once, in place, from the current gradients.
+
+        All gradients are checked first (see :meth:`_pairs`): on an error nothing is updated
+        and the step count ``t`` is unchanged.
+        """
+        pairs = self._pairs()
         self.t += 1
-        for key, p, g in self._pairs():
+        for key, p, g in pairs:
             self._update(key, p, g)
 
     def _update(self, key, p, g):

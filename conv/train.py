@@ -42,6 +42,12 @@ def load_digits_split(test_size=0.25, seed=0):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    if isinstance(test_size, bool) or not isinstance(test_size, (float, np.floating)):
+        raise TypeError(f"test_size must be a fraction such as 0.25, got {test_size!r}")
+    if not 0.01 <= test_size <= 0.99:
+        raise ValueError(f"test_size must lie in [0.01, 0.99], got {test_size}")
+    seed = check_int("seed", seed, 0)
+
     digits = load_digits()
     x = (digits.images.astype(np.float64) / 16.0)[:, None, :, :]  # (1797, 1, 8, 8)
     y = digits.target.astype(np.int64)
@@ -62,6 +68,8 @@ def make_digits_cnn(rng=None, channels=16, num_classes=10, dtype=np.float64):
 
     ``rng`` (Generator, int seed, or None for seed 0) draws the filters, then the dense weights.
     """
+    channels = check_int("channels", channels, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
     rng = make_rng(rng)
     return Sequential(
         Conv2D(1, channels, 3, padding=1, rng=rng, dtype=dtype),
@@ -99,12 +107,17 @@ def accuracy(y_true, y_pred):
     """
     y_pred = np.asarray(y_pred)
     if y_pred.ndim == 2:
-        y_pred = y_pred.argmax(axis=1)
+        scores = as_numeric("y_pred", y_pred)
+        if not np.all(np.isfinite(scores)):
+            raise ValueError("y_pred scores contain NaN or inf: their argmax means nothing")
+        y_pred = scores.argmax(axis=1)
     y_true, y_pred = _labels("y_true", y_true), _labels("y_pred", y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
     if y_true.size == 0:
         raise ValueError("accuracy of zero samples is undefined")
+    if min(y_true.min(), y_pred.min()) < 0:
+        raise ValueError(f"labels must be >= 0, got {int(min(y_true.min(), y_pred.min()))}")
     return float(np.mean(y_true == y_pred))
 
 
@@ -135,6 +148,11 @@ def evaluate(model, loss, x, y, batch_size=512):
     that differ, or ``batch_size < 1``.
     """
     batch_size = check_int("batch_size", batch_size, 1)
+    _check_duck("model", model, ("forward", "train", "eval"))
+    _check_duck("loss", loss, ("forward",))
+    x, y = as_numeric("x", x), as_numeric("y", y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"x and y must be batches, got shapes {x.shape} and {y.shape}")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
     if len(x) == 0:
@@ -196,8 +214,12 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
 
     ``check_finite=True`` (the default) stops training with a ``FloatingPointError`` naming the
     epoch and step as soon as a minibatch loss is NaN or infinite, before the optimiser step
-    that would spread it into every parameter. Before the first epoch, ``data`` is checked:
-    four arrays, matching lengths, non-empty training and test sets.
+    that would spread it into every parameter, and after an epoch whose test loss is not
+    finite. ``check_finite=False`` turns both checks off for this run, and the optimiser's own
+    check of its gradients (:attr:`conv.optim.Optimiser.check_finite`) with them.
+    Before the first epoch, the arguments are checked: a model with ``forward``/``backward``/
+    ``params``/``grads``, an optimiser with ``step``, a loss with ``forward``/``backward``, and
+    ``data`` as four arrays with matching lengths, non-empty sets and one sample shape.
     """
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise ValueError("data must be a tuple (x_train, y_train, x_test, y_test)")
@@ -214,10 +236,22 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
             f"the training and test sets must not be empty, got {len(x_train)} training and "
             f"{len(x_test)} test samples"
         )
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(
+            f"training and test samples must have one shape, got x_train {x_train.shape} and "
+            f"x_test {x_test.shape}"
+        )
+    _check_duck("model", model, ("forward", "backward", "train", "eval"))
+    for attr in ("params", "grads"):
+        if not isinstance(getattr(model, attr, None), dict):
+            raise TypeError(f"model must have a {attr!r} dict, got {type(model).__name__}")
+    _check_duck("optimiser", optimiser, ("step",))
+    _check_duck("loss", loss, ("forward", "backward"))
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     rng = make_rng(rng)
     layers = _grad_norm_keys(model)
+    optimiser_checks = getattr(optimiser, "check_finite", None)
     history = {
         "train_loss": [],
         "train_acc": [],
@@ -233,6 +267,8 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
         from tqdm.auto import tqdm
 
         bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch")
+    if optimiser_checks is not None:
+        optimiser.check_finite = optimiser_checks and check_finite
     try:
         for epoch in range(epochs):
             model.train()
@@ -254,6 +290,11 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
             history["train_loss"].append(total / n)
             _, train_acc = evaluate(model, loss, x_train, y_train)
             test_loss, test_acc = evaluate(model, loss, x_test, y_test)
+            if check_finite and not np.isfinite(test_loss):
+                raise FloatingPointError(
+                    f"the test loss became {test_loss} after epoch {epoch + 1} (the training "
+                    "losses were finite): look for NaN or infinite test inputs"
+                )
             history["train_acc"].append(train_acc)
             history["test_loss"].append(test_loss)
             history["test_acc"].append(test_acc)
@@ -264,7 +305,18 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
     finally:
         if bar is not None:
             bar.close()
+        if optimiser_checks is not None:
+            optimiser.check_finite = optimiser_checks
     return history
+
+
+def _check_duck(name, obj, methods):
+    """``TypeError`` naming ``name`` unless ``obj`` has every method in ``methods``."""
+    missing = [m for m in methods if not callable(getattr(obj, m, None))]
+    if missing:
+        raise TypeError(
+            f"{name} must have {', '.join(methods)}; {type(obj).__name__} lacks {missing[0]}"
+        )
 
 
 def conv_feature_maps(model, x):
@@ -273,7 +325,12 @@ def conv_feature_maps(model, x):
     ``model`` is a :class:`conv.nn.Sequential` whose layers 0 and 1 are ``Conv2D`` and ``ReLU``
     (as :func:`make_digits_cnn` builds it). Runs their forward passes only.
     """
-    first, second = model.layers[0], model.layers[1]
+    layers = getattr(model, "layers", None)
+    if not isinstance(layers, list) or len(layers) < 2:
+        raise TypeError(
+            f"conv_feature_maps needs a Sequential that starts Conv2D, ReLU; got {model!r:.60}"
+        )
+    first, second = layers[0], layers[1]
     if not isinstance(first, Conv2D) or not isinstance(second, ReLU):
         raise TypeError(
             f"conv_feature_maps needs a model that starts Conv2D, ReLU; got "

@@ -224,3 +224,39 @@ def test_xcol_memory_is_kh_kw_times_the_input():
 def test_xcol_memory_needs_odd_kernels():
     with pytest.raises(ValueError, match="odd"):
         bench.xcol_memory((1, 1, 4, 4), [2])
+
+
+def test_stage_breakdown_without_bias():
+    case = ConvCase("t", n=2, c=2, h=5, w=5, k=3, kh=3, kw=3, padding=1)
+    x, w, _, dout = bench.make_arrays(case)
+    stages = bench.stage_breakdown(x, w, None, dout, padding=1, repeats=1)
+    assert set(stages) == {"forward", "backward"} and stages["forward"]["total"] > 0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: bench.scaling_cases([6], kernel=4), ValueError, "odd kernel, got kernel=4"),
+        (lambda: bench.scaling_cases([0]), ValueError, "size must be >= 1, got 0"),
+        (lambda: bench.scaling_cases(5), TypeError, "sizes must be a list"),
+        (lambda: conv_flops(ConvCase("k0", 1, 1, 4, 4, 0, 3, 3)), ValueError, "k must be >= 1"),
+        (lambda: conv_flops(None), TypeError, "case must be a ConvCase"),
+        (
+            lambda: bench.make_arrays(ConvCase("t", 1, 1, 4, 4, 1, 3, 3), dtype=int),
+            TypeError,
+            "floating-point type",
+        ),
+        (lambda: bench.xcol_memory((1, 1, -4, 4), [3]), ValueError, "H must be >= 1, got -4"),
+        (lambda: bench.xcol_memory((1, 1, 4, 4), [3], dtype="foo"), TypeError, "numeric type"),
+        (lambda: bench.interleaved_medians({"a": lambda: 0}, repeats=2.5), TypeError, "repeats"),
+        (
+            lambda: bench.interleaved_times({"a": lambda: 0}, settle=float("nan")),
+            ValueError,
+            "settle must be a finite number",
+        ),
+        (lambda: bench.interleaved_times([lambda: 0]), ValueError, "non-empty dict"),
+    ],
+)
+def test_bench_helpers_refuse_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -59,3 +59,26 @@ def test_receptive_field_matches_the_im2col_column(g):
             taps = pb.receptive_field((o_r, o_c), g.h, g.w, *g.kernel_args)
             read = [x[0, 0, r, c] if 0 <= r < g.h and 0 <= c < g.w else 0 for r, c, _, _ in taps]
             np.testing.assert_array_equal(read, cols[:, o_r * g.ow + o_c])
+
+
+@pytest.mark.parametrize(
+    ("pixel", "error", "match"),
+    [
+        ((1.5, 0), TypeError, r"pixel\[0\] must be an integer"),
+        ((True, 0), TypeError, r"pixel\[0\] must be an integer"),
+        ((1, 2, 3), ValueError, r"pixel must be a pair \(row, col\)"),
+        (5, ValueError, "pixel must be a pair"),
+        ("ab", ValueError, "pixel must be a pair"),
+        ((-1, 0), ValueError, r"pixel\[0\] must be >= 0, got -1"),
+    ],
+)
+def test_positions_must_be_pairs_of_ints(pixel, error, match):
+    with pytest.raises(error, match=match):
+        pb.input_paths(pixel, 5, 5, 3, 3, 1, 1)
+    with pytest.raises(error, match=match.replace("pixel", "out_pos")):
+        pb.receptive_field(pixel, 5, 5, 3, 3, 1, 1)
+
+
+def test_gradient_flow_refuses_complex():
+    with pytest.raises(TypeError, match="dout is complex"):
+        pb.gradient_flow(np.ones((5, 5)) * 1j, np.ones((3, 3)), (0, 0), 5, 5, 1, 1)

@@ -1,6 +1,7 @@
 """conv.data: the bundled sample photo and the classic kernels."""
 
 import numpy as np
+import pytest
 
 import conv
 from conv import data
@@ -18,3 +19,9 @@ def test_kernels_are_3x3_and_the_identity_is_one():
         assert np.asarray(k).shape == (3, 3), name
     assert np.asarray(data.KERNELS["identity"]).sum() == 1
     np.testing.assert_allclose(np.sum(data.KERNELS["blur (box)"]), 1.0)
+
+
+def test_sample_image_block_must_leave_a_picture():
+    assert data.sample_image(block=170).shape == (3, 3)
+    with pytest.raises(ValueError, match="block must be at most 170"):
+        data.sample_image(block=171)

@@ -167,3 +167,44 @@ def test_check_gradients_needs_a_model():
 
     with pytest.raises(TypeError, match="lacks forward"):
         check_gradients(object(), None, np.zeros(1), np.zeros(1))
+    with pytest.raises(TypeError, match="loss must have forward and backward"):
+        check_gradients(_small_model(), None, np.zeros((1, 1, 4, 4)), np.zeros(1, int))
+
+
+def test_fortran_ordered_input_is_perturbed_for_real():
+    """A transposed (Fortran-ordered) x must give the same gradient as a C-ordered copy."""
+    x = np.arange(1.0, 7.0).reshape(2, 3).T  # F-ordered view
+    grad = conv.numerical_gradient(lambda v: float(np.sum(v**2 * np.arange(6).reshape(3, 2))), x)
+    np.testing.assert_allclose(grad, 2 * x * np.arange(6).reshape(3, 2), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(h=0), ValueError, "h must be a finite number > 0, got 0"),
+        (dict(h=-1e-5), ValueError, "h must be a finite number > 0"),
+        (dict(h=float("nan")), ValueError, "h must be a finite number > 0, got nan"),
+        (dict(h="a"), TypeError, "h must be a real number"),
+        (dict(h=True), TypeError, "h must be a real number"),
+        (dict(x=None), TypeError, "x must hold numbers"),
+        (dict(x=np.ones(2) * 1j), TypeError, "x is complex"),
+        (dict(f=5), TypeError, "f must be a function"),
+        (dict(f=lambda v: "no"), TypeError, "must hold numbers"),
+    ],
+)
+def test_numerical_gradient_refuses_bad_arguments(kwargs, error, match):
+    args = dict(f=lambda v: float(np.sum(v)), x=np.ones(2), h=1e-5)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        conv.numerical_gradient(args.pop("f"), args.pop("x"), **args)
+
+
+def test_rel_error_refuses_empty_and_bad_eps():
+    with pytest.raises(ValueError, match="empty"):
+        conv.rel_error(np.zeros(0), np.zeros(0))
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        conv.rel_error(np.ones(2), np.ones(2), eps=-1)
+    with pytest.raises(TypeError, match="complex"):
+        conv.rel_error(np.ones(2) * 1j, np.ones(2))
+    with pytest.raises(TypeError, match="must hold numbers"):
+        conv.rel_error(None, None)

@@ -428,7 +428,10 @@ def test_col2im_x_shape_must_have_four_entries(col2im):
 
 
 def test_naive_col2im_wrong_shape():
-    with pytest.raises(ValueError, match=re.escape("cols must have shape (4, 25)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("cols must have shape (C*KH*KW, OH*OW*N) = (4, 25), got (4, 24)"),
+    ):
         conv.naive.col2im(np.zeros((4, 24)), (1, 1, 4, 4), 2, 2, 1, 1)
 
 

@@ -119,5 +119,5 @@ def test_forward_without_bias_is_a_zero_bias():
 
 
 def test_col2im_x_shape_must_be_four_sizes():
-    with pytest.raises(ValueError, match=re.escape("x_shape must be four sizes (N, C, H, W)")):
+    with pytest.raises(ValueError, match=re.escape("x_shape must be (N, C, H, W), got (4, 4)")):
         conv.naive.col2im(np.zeros((4, 9)), (4, 4), 2, 2)

@@ -431,8 +431,9 @@ def test_softmax_backward_refuses_a_non_scalar_or_non_finite_dout(dout, error, m
 
 
 def test_maxpool_output_shape_needs_four_sizes():
-    with pytest.raises(ValueError, match=r"needs an input shape \(N, C, H, W\)"):
-        MaxPool2D(2).output_shape((4, 4))
+    for bad in [(4, 4), None, 5]:
+        with pytest.raises(ValueError, match=r"needs an input shape \(N, C, H, W\)"):
+            MaxPool2D(2).output_shape(bad)
 
 
 def test_conv2d_shares_the_layer_interface():

@@ -313,3 +313,14 @@ def test_one_by_one_layer_keeps_its_own_copy_of_the_input():
     layer.backward(dout)
     _, dw, _ = conv.conv2d_backward(dout, expected, layer.w)
     np.testing.assert_allclose(layer.grads["w"], dw)
+
+
+def test_seeds_must_be_non_negative_ints():
+    from conv.nn import make_rng
+
+    with pytest.raises(ValueError, match="rng seed must be >= 0, got -1"):
+        make_rng(-1)
+    with pytest.raises(TypeError, match="rng must be None, an int seed"):
+        make_rng(2.5)
+    with pytest.raises(TypeError, match="floating-point type such as float32, got None"):
+        Conv2D(1, 2, 3, dtype=None)

@@ -210,3 +210,36 @@ def test_learning_rate_is_checked_when_set_after_construction(bad):
     assert opt.lr == 0.1  # unchanged
     with pytest.raises(TypeError, match="lr must be a real number"):
         opt.lr = "0.1"
+
+
+def test_a_bad_second_gradient_updates_nothing():
+    """Every gradient is checked before the first parameter moves, and t stays put."""
+    from conv.nn import Dense, Sequential
+
+    model = Sequential(Dense(2, 2), Dense(2, 2))
+    for opt in (SGD(model, lr=0.1, momentum=0.9), Adam(model, lr=0.1)):
+        before = {k: p.copy() for k, p in model.params.items()}
+        model.layers[0].grads = {"w": np.ones((2, 2)), "b": np.ones(2)}
+        for bad, error, match in [
+            (np.ones(3), ValueError, r"gradient of '1.w' has shape \(3,\)"),
+            (np.full((2, 2), np.nan), FloatingPointError, "'1.w' has 4 non-finite entries"),
+            (np.ones((2, 2)) * 1j, TypeError, "'1.w' must hold real numbers"),
+        ]:
+            model.layers[1].grads = {"w": bad, "b": np.ones(2)}
+            with pytest.raises(error, match=match):
+                opt.step()
+            assert opt.t == 0
+            for key, p in model.params.items():
+                np.testing.assert_array_equal(p, before[key])
+
+
+def test_read_only_parameter_and_unchecked_nan():
+    toy = Toy(1.0, 2.0)
+    opt = SGD(toy, lr=0.1)
+    toy.set_grad(np.nan, 0.0)
+    opt.check_finite = False
+    opt.step()  # allowed when asked for: NaN goes in
+    assert np.isnan(toy.params["w"][0])
+    toy.params["w"].flags.writeable = False
+    with pytest.raises(ValueError, match="'w' is read-only"):
+        opt.step()

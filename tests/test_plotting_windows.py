@@ -63,3 +63,42 @@ def test_same_axes_is_returned():
 
 def test_colours_distinct():
     assert len({style.PAD, style.CURRENT, style.OUTPUT, style.ACCENT}) == 4
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: plotting.window_positions(5, 3, stride=0), ValueError, "stride must be >= 1"),
+        (lambda: plotting.window_positions(0, 3), ValueError, "size must be >= 1, got 0"),
+        (lambda: plotting.window_positions(5, 3, padding=-2), ValueError, "padding must be >= 0"),
+        (
+            lambda: plotting.plot_sliding_step(np.ones((4, 4)), np.ones((2, 2)), step=2.5),
+            TypeError,
+            "step must be an integer",
+        ),
+        (
+            lambda: plotting.plot_padding_stride(5, 5, 3, 3, highlight=None),
+            TypeError,
+            "highlight must be an integer",
+        ),
+        (lambda: plotting.plot_digits(np.ones((3, 1, 8, 8)), ncols=0), ValueError, "ncols"),
+        (
+            lambda: plotting.plot_misclassified(np.ones((5, 1, 8, 8)), [0], [1]),
+            ValueError,
+            "one entry per digit",
+        ),
+        (
+            lambda: plotting.plot_transposed_stamp(np.ones((2, 2)), np.ones((2, 2)), step=None),
+            TypeError,
+            "step must be an integer",
+        ),
+    ],
+)
+def test_figures_refuse_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_highlight_past_the_last_window_shows_the_last():
+    ax = plotting.plot_padding_stride(3, 3, 2, 2, highlight=99)  # 2x2 windows: the last is 3
+    assert any("output 2x2" in t.get_text() for t in ax.texts)

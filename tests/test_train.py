@@ -232,6 +232,59 @@ def test_check_finite_false_keeps_going_and_records_nan(small):
     assert np.isnan(history["train_loss"][0])
 
 
+def test_the_optimiser_check_is_restored_after_an_unchecked_run(small):
+    model = make_digits_cnn(rng=0)
+    opt = SGD(model, lr=0.05)
+    train(model, opt, SoftmaxCrossEntropy(), small, 1, 32, rng=0, check_finite=False)
+    assert opt.check_finite is True
+
+
+def test_a_nan_test_set_stops_after_the_epoch(small):
+    x_test = small[2].copy()
+    x_test[0, 0, 4, 4] = np.nan
+    model = make_digits_cnn(rng=0)
+    with pytest.raises(FloatingPointError, match="test loss became nan after epoch 1"):
+        train(
+            model,
+            SGD(model, lr=0.05),
+            SoftmaxCrossEntropy(),
+            (*small[:2], x_test, small[3]),
+            2,
+            32,
+            rng=0,
+        )
+
+
+def test_train_checks_its_arguments_before_the_first_epoch(small):
+    model = make_digits_cnn(rng=0)
+    before = model.params["0.w"].copy()
+    opt, loss = SGD(model, lr=0.05), SoftmaxCrossEntropy()
+    x7 = np.zeros((len(small[2]), 1, 7, 7))
+    with pytest.raises(ValueError, match=r"one shape, got x_train \(300, 1, 8, 8\) and x_test"):
+        train(model, opt, loss, (small[0], small[1], x7, small[3]), 1, 32, rng=0)
+    with pytest.raises(TypeError, match="model must have forward"):
+        train(None, opt, loss, small, 1, 32, rng=0)
+    with pytest.raises(TypeError, match="optimiser must have step"):
+        train(model, None, loss, small, 1, 32, rng=0)
+    with pytest.raises(TypeError, match="loss must have forward, backward"):
+        train(model, opt, None, small, 1, 32, rng=0)
+    np.testing.assert_array_equal(model.params["0.w"], before)
+
+
+def test_accuracy_refuses_nan_scores_and_negative_labels():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        accuracy(np.array([0, 1]), np.array([[np.nan, 1.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="labels must be >= 0, got -1"):
+        accuracy(np.array([0, -1]), np.array([0, 1]))
+
+
+def test_make_digits_cnn_names_its_own_arguments():
+    with pytest.raises(ValueError, match="channels must be >= 1, got 0"):
+        make_digits_cnn(channels=0)
+    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
+        make_digits_cnn(num_classes=0)
+
+
 def test_empty_sets_are_refused_before_any_epoch(small):
     model = make_digits_cnn(rng=0)
     opt, loss = SGD(model, lr=0.05), SoftmaxCrossEntropy()
@@ -265,3 +318,22 @@ def test_dead_filters_counts_filters_never_positive():
     assert dead_filters(model, x) == 2
     with pytest.raises(TypeError, match="starts Conv2D, ReLU"):
         conv_feature_maps(type(model)(*model.layers[1:]), x)
+    with pytest.raises(TypeError, match="starts Conv2D, ReLU"):
+        conv_feature_maps(type(model)(model.layers[0]), x)
+    with pytest.raises(TypeError, match="starts Conv2D, ReLU"):
+        dead_filters(None, x)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(test_size=True), TypeError, "test_size must be a fraction"),
+        (dict(test_size=1), TypeError, "test_size must be a fraction"),
+        (dict(test_size=1.5), ValueError, r"test_size must lie in \[0.01, 0.99\], got 1.5"),
+        (dict(seed=-1), ValueError, "seed must be >= 0, got -1"),
+        (dict(seed=2.5), TypeError, "seed must be an integer"),
+    ],
+)
+def test_load_digits_split_checks_its_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load_digits_split(**kwargs)

@@ -291,7 +291,8 @@ def plot_transposed_stamp(x, w, stride=1, padding=0, step=0, ax=None):
     kh, kw = w.shape
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
-    if not 0 <= step < h * wid:
+    step = check_int("step", step, 0)
+    if step >= h * wid:
         raise ValueError(f"step must be in 0..{h * wid - 1}, got {step}")
     full = np.zeros(((h - 1) * stride + kh, (wid - 1) * stride + kw))
     for k in range(step + 1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry import check_int
 from ..train import conv_feature_maps
 from . import style
 from .grid import new_ax, new_figure
@@ -63,7 +64,7 @@ def plot_digits(x, labels=None, fig=None, ncols=10, title=None):
         raise ValueError("plot_digits needs at least one image")
     if labels is not None and len(labels) != n:
         raise ValueError(f"got {n} images but {len(labels)} labels")
-    ncols = min(ncols, n)
+    ncols = min(check_int("ncols", ncols, 1), n)
     nrows = -(-n // ncols)
     fig = new_figure(fig, figsize=(0.9 * ncols, 1.05 * nrows + (0.3 if title else 0)))
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -112,7 +113,7 @@ def plot_filters(w, fig=None, ncols=8):
     if w.ndim != 4 or w.shape[1] != 1:
         raise ValueError(f"plot_filters needs w (K, 1, KH, KW), got shape {w.shape}")
     k = w.shape[0]
-    ncols = min(ncols, k)
+    ncols = min(check_int("ncols", ncols, 1), k)
     nrows = -(-k // ncols)
     limit = float(np.abs(w).max()) or 1.0
     fig = new_figure(fig, figsize=(1.0 * ncols + 0.8, 1.1 * nrows))
@@ -191,7 +192,13 @@ def plot_misclassified(x, y_true, y_pred, fig=None, max_images=20, ncols=10):
     ``x (N, 1, H, W)``, ``y_true (N,)``, ``y_pred (N,)``. Returns the figure; if nothing is
     wrong, a single empty axes says so.
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred, x = np.asarray(y_true), np.asarray(y_pred), np.asarray(x)
+    if not (y_true.ndim == y_pred.ndim == 1 and len(x) == len(y_true) == len(y_pred)):
+        raise ValueError(
+            f"x, y_true and y_pred must hold one entry per digit, got shapes {x.shape}, "
+            f"{y_true.shape} and {y_pred.shape}"
+        )
+    max_images = check_int("max_images", max_images, 1)
     wrong = np.flatnonzero(y_true != y_pred)
     if len(wrong) == 0:
         fig = new_figure(fig, figsize=(4, 1))
@@ -204,7 +211,7 @@ def plot_misclassified(x, y_true, y_pred, fig=None, max_images=20, ncols=10):
     title = f"{len(wrong)} misclassified of {len(y_true)} (true → predicted)"
     if len(shown) < len(wrong):
         title += f", first {len(shown)} shown"
-    return plot_digits(np.asarray(x)[shown], labels, fig=fig, ncols=ncols, title=title)
+    return plot_digits(x[shown], labels, fig=fig, ncols=ncols, title=title)
 
 
 def plot_grad_norms(grad_norm, steps_per_epoch=None, ax=None, smooth=1):

@@ -26,7 +26,10 @@ def window_positions(size, kernel, stride=1, padding=0):
 
     Unlike :func:`conv.output_size` this does not raise when the windows do not tile the
     input exactly: it returns the positions that fit, and the widget shows what is left over.
+    The arguments are checked as :func:`conv.output_size` checks them.
     """
+    size, kernel = check_int("size", size, 1), check_int("kernel", kernel, 1)
+    stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
     room = size + 2 * padding - kernel
     if room < 0:
         return np.arange(0)
@@ -45,6 +48,7 @@ def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0)
     H, W, KH, KW = (check_int(n, v, 1) for n, v in zip(("H", "W", "KH", "KW"), (H, W, KH, KW)))
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
+    highlight = check_int("highlight", highlight, 0)
     ax = new_ax(ax, figsize=(8, 4.5))
     hp, wp = H + 2 * padding, W + 2 * padding
     draw_grid(shape=(hp, wp), ax=ax, pad=padding, annotate=False, label=f"padded input {hp}x{wp}")
@@ -69,7 +73,7 @@ def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0)
     except ValueError:
         oh = ow = None
     if oh is not None and valid:
-        k = min(max(int(highlight), 0), oh * ow - 1)
+        k = min(highlight, oh * ow - 1)  # a slider may run past the last window
         r, c = divmod(k, ow)
         ax.add_patch(
             Rectangle(
@@ -121,7 +125,8 @@ def plot_sliding_step(image, kernel, stride=1, padding=0, step=0, ax=None):
     kh, kw = kernel.shape
     oh = output_size(image.shape[0], kh, stride, padding)
     ow = output_size(image.shape[1], kw, stride, padding)
-    if not 0 <= step < oh * ow:
+    step = check_int("step", step, 0)
+    if step >= oh * ow:
         raise ValueError(f"step must be in 0..{oh * ow - 1}, got {step}")
     ax = new_ax(ax, figsize=(9, 3.6))
     padded = np.pad(image, padding)
