@@ -216,17 +216,18 @@ def backward_cols(dout, cols, x_shape, w, stride, padding, dilation):
     return backward_chunks(dout, w, stride, padding, dilation, tuple(x_shape), cols=cols)
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
     """Cross-correlate ``x (N, C, H, W)`` with ``w (K, C, KH, KW)`` and add ``b (K,)``.
 
     ``out[n, k, oh, ow] = b[k] + sum_{c,i,j} w[k, c, i, j] * x_pad[n, c, S*oh + D*i, S*ow + D*j]``
 
     Returns ``out (N, K, OH, OW)``, ``OH = (H + 2P - D*(KH-1) - 1) / S + 1``. The dtype follows
     the inputs (float32 stays float32; integers give float64). ``b=None`` means no bias.
-    Nothing is modified in place.
+    ``floor=True`` accepts a stride that does not divide and rounds ``OH`` down, as the
+    frameworks do (:func:`conv.output_size`). Nothing is modified in place.
     """
     x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
-        x, w, b, stride, padding, dilation
+        x, w, b, stride, padding, dilation, floor
     )
     dtype = float_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
@@ -234,7 +235,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
     return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=False)[0]
 
 
-def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
+def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
     """Gradients of a convolution given the upstream gradient ``dout (N, K, OH, OW)``.
 
     Returns ``(dx, dw, db)`` with shapes ``(N, C, H, W)``, ``(K, C, KH, KW)``, ``(K,)``::
@@ -244,10 +245,11 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
         dx = col2im(W_row.T @ dout_flat)              col2im of (C*KH*KW, OH*OW*N)
 
     computed batch-major and a chunk of images at a time (see the module docstring), with the
-    columns rebuilt from ``x``; ``col2im`` adds overlapping windows.
+    columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With ``floor=True`` the
+    rows and columns that no window reads get zero gradient.
     """
     x, w, _, stride, padding, dilation, (oh, ow) = check_conv_args(
-        x, w, None, stride, padding, dilation
+        x, w, None, stride, padding, dilation, floor
     )
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     dtype = float_dtype(dout, x, w)
@@ -255,7 +257,7 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     return backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x)
 
 
-def feature_map(image, kernel, stride=1, padding=0, dilation=1):
+def feature_map(image, kernel, stride=1, padding=0, dilation=1, floor=False):
     """One filter on one image: ``image (H, W)``, ``kernel (KH, KW)`` -> ``(OH, OW)``.
 
     :func:`conv2d_forward` with ``N = C = K = 1`` and no bias; the pictures of chapter 4 and the
@@ -263,6 +265,7 @@ def feature_map(image, kernel, stride=1, padding=0, dilation=1):
     """
     image = check_array("image", image, 2, "(H, W)")
     kernel = check_array("kernel", kernel, 2, "(KH, KW)")
-    return conv2d_forward(image[None, None], kernel[None, None], None, stride, padding, dilation)[
-        0, 0
-    ]
+    out = conv2d_forward(
+        image[None, None], kernel[None, None], None, stride, padding, dilation, floor
+    )
+    return out[0, 0]

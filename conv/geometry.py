@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "output_size",
+    "unread",
     "check_int",
     "as_numeric",
     "check_array",
@@ -42,19 +43,71 @@ def check_int(name: str, value, minimum: int) -> int:
     return value
 
 
+def _check_flag(name, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def unread(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1):
+    """What the windows leave unread at the end of one axis: ``(rows, real_rows)``.
+
+    The windows start at ``0, S, 2S, ...`` in the padded input of ``size + 2P`` pixels; the
+    last one that fits ends ``room % S`` pixels before its end (``room = size + 2P - span``,
+    ``span = D*(kernel - 1) + 1``). Those ``rows = room % S`` padded rows are read by no
+    window; the last ``P`` of them are padding, so ``real_rows = max(0, rows - P)`` real
+    pixels are dropped. ``rows == 0``: the windows tile the padded input exactly.
+    ``0 < rows <= P``: only padding is left unread (the padding is effectively ``P`` before
+    and ``P - rows`` after). ``rows > P``: real pixels are lost. Raises ``ValueError`` if no
+    window fits at all.
+
+    >>> unread(224, 7, stride=2, padding=3)   # ResNet's stem: one padding row unread
+    (1, 0)
+    >>> unread(10, 3, stride=2)               # one real row dropped
+    (1, 1)
+    """
+    size, kernel = check_int("size", size, 1), check_int("kernel", kernel, 1)
+    stride, padding = check_int("stride", stride, 1), check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
+    span = dilation * (kernel - 1) + 1
+    room = size + 2 * padding - span
+    if room < 0:
+        raise ValueError(
+            f"a window of {span} pixels does not fit in the padded input of "
+            f"{size + 2 * padding} pixels"
+        )
+    rows = room % stride
+    return rows, max(0, rows - padding)
+
+
 def output_size(
-    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    floor: bool = False,
 ) -> int:
     """Number of window positions along one axis: ``(size + 2*padding - kernel) / stride + 1``.
 
     With dilation D the kernel spans ``D*(kernel - 1) + 1`` pixels, so the formula becomes
     ``(size + 2*padding - D*(kernel - 1) - 1) / stride + 1``.
 
-    Raises ``ValueError`` showing the arithmetic when the kernel does not fit in the padded
-    input or when the windows do not tile it exactly.
+    Two conventions when the stride does not divide:
+
+    * ``floor=False`` (exact, the book's default) raises ``ValueError`` showing the
+      arithmetic and saying which case it is: only padding is left unread (the frameworks
+      would accept it, with the padding effectively asymmetric), or real pixels are dropped;
+    * ``floor=True`` (the frameworks' convention, as in d2l and Dumoulin & Visin's guide)
+      returns ``floor((size + 2P - span) / S) + 1``: the last rows that no window reads are
+      left out (see :func:`unread`).
+
+    Both raise ``ValueError`` when the kernel does not fit in the padded input.
 
     >>> output_size(4, 2, stride=1, padding=1)
     5
+    >>> output_size(224, 7, stride=2, padding=3, floor=True)   # ResNet's stem
+    112
     >>> output_size(10, 3, stride=2)
     Traceback (most recent call last):
     ...
@@ -65,6 +118,7 @@ def output_size(
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
     dilation = check_int("dilation", dilation, 1)
+    floor = _check_flag("floor", floor)
     span = dilation * (kernel - 1) + 1  # pixels covered by one (dilated) window
     ktext = str(kernel) if dilation == 1 else f"({dilation}*({kernel} - 1) + 1)"
     room = size + 2 * padding - span
@@ -74,13 +128,20 @@ def output_size(
             f"does not fit in the padded input of {size + 2 * padding} pixels"
         )
     steps, rest = divmod(room, stride)
-    if rest:
+    if rest and not floor:
         value = room / stride + 1
-        lo, hi = size - rest, size + stride - rest
+        head = f"({size} - {ktext} + 2*{padding}) / {stride} + 1 = {value:g} is not an integer: "
+        if rest <= padding:
+            raise ValueError(
+                head + f"only padding is left unread (no window reads the last {rest} of the "
+                f"{padding} padding row(s), so the padding is effectively {padding} before and "
+                f"{padding - rest} after); pass floor=True to accept it, as the frameworks do"
+            )
         raise ValueError(
-            f"({size} - {ktext} + 2*{padding}) / {stride} + 1 = {value:g} is not an integer: "
-            f"the last {rest} pixel(s) would not be covered by any window "
-            f"(sizes {lo} or {hi} would fit, or change the padding or stride)"
+            head + f"{rest - padding} real row(s) of pixels would be dropped (the last {rest} "
+            f"padded row(s) are read by no window); sizes {size - rest} or "
+            f"{size + stride - rest} would fit, or change the padding or stride "
+            "(floor=True drops them, as the frameworks do)"
         )
     return steps + 1
 
@@ -128,10 +189,12 @@ def check_x_shape(x_shape, name="x_shape", letters="NCHW") -> tuple[int, ...]:
     return tuple(check_int(letter, v, 1) for letter, v in zip(letters, x_shape))
 
 
-def conv_output_shape(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+def conv_output_shape(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False):
     """Return ``(OH, OW)`` for an input of shape ``(N, C, H, W)``; raise on bad geometry.
 
     The error message says which axis failed, e.g. ``height: (10 - 3 + 2*0) / 2 + 1 = 4.5 ...``.
+    ``floor=True`` rounds down instead of refusing a stride that does not divide
+    (:func:`output_size`).
     """
     _, _, h, w = check_x_shape(x_shape)
     kernel_h, kernel_w = check_kernel(kernel_h, kernel_w)
@@ -139,11 +202,11 @@ def conv_output_shape(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation
     padding = check_int("padding", padding, 0)
     dilation = check_int("dilation", dilation, 1)
     try:
-        oh = output_size(h, kernel_h, stride, padding, dilation)
+        oh = output_size(h, kernel_h, stride, padding, dilation, floor)
     except ValueError as exc:
         raise ValueError(f"height (H={h}, KH={kernel_h}): {exc}") from None
     try:
-        ow = output_size(w, kernel_w, stride, padding, dilation)
+        ow = output_size(w, kernel_w, stride, padding, dilation, floor)
     except ValueError as exc:
         raise ValueError(f"width (W={w}, KW={kernel_w}): {exc}") from None
     return oh, ow
@@ -162,13 +225,15 @@ def pad_spatial(x: np.ndarray, padding: int) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
 
 
-def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) -> str:
+def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH"), floor=False) -> str:
     """The output-size formula with the numbers filled in, or the reason it fails.
 
     >>> output_size_formula(4, 2, 1, 1)
     '(H - KH + 2P)/S + 1 = (4 - 2 + 2*1)/1 + 1 = 5'
     >>> output_size_formula(10, 3, 2, 0)
     '(H - KH + 2P)/S + 1 = (10 - 3 + 2*0)/2 + 1 = 4.5, not an integer'
+    >>> output_size_formula(10, 3, 2, 0, floor=True)
+    'floor((H - KH + 2P)/S) + 1 = floor((10 - 3 + 2*0)/2) + 1 = 4'
 
     The arguments are checked as :func:`output_size` checks them (``size``, ``kernel`` and
     ``stride`` at least 1, ``padding`` at least 0), raising ``TypeError``/``ValueError``
@@ -181,7 +246,13 @@ def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) 
     if len(letters) != 2:
         raise ValueError(f"letters must be two names such as ('H', 'KH'), got {letters!r}")
     h, k = letters
-    head = f"({h} - {k} + 2P)/S + 1 = ({size} - {kernel} + 2*{padding})/{stride} + 1"
+    floor = _check_flag("floor", floor)
+    if floor:
+        head = (
+            f"floor(({h} - {k} + 2P)/S) + 1 = floor(({size} - {kernel} + 2*{padding})/{stride}) + 1"
+        )
+    else:
+        head = f"({h} - {k} + 2P)/S + 1 = ({size} - {kernel} + 2*{padding})/{stride} + 1"
     room = size - kernel + 2 * padding
     if room < 0:
         return (
@@ -189,7 +260,7 @@ def output_size_formula(size, kernel, stride=1, padding=0, letters=("H", "KH")) 
             f"not fit in the padded input of {size + 2 * padding} pixels"
         )
     steps, rest = divmod(room, stride)
-    if rest:
+    if rest and not floor:
         return f"{head} = {room / stride + 1:g}, not an integer"
     return f"{head} = {steps + 1}"
 
@@ -211,16 +282,16 @@ def float_dtype(*arrays) -> np.dtype:
     return dtype
 
 
-def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
+def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1, floor=False):
     """Validate the arguments of a convolution and return them with ``(OH, OW)``.
 
     ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)`` or ``None``. Returns
     ``x, w, b, stride, padding, dilation, (OH, OW)`` with the arrays as ndarrays and the
     integers as Python ints. Raises ``ValueError``/``TypeError`` whose message names the
     offending numbers (a channel mismatch, a bias of the wrong length, a geometry that does
-    not divide). Shared by the fast path (:mod:`conv.functional`) and the loop reference
-    (:mod:`conv.naive`): checking arguments is not computing, so the reference stays
-    independent of the code it checks.
+    not divide, unless ``floor=True``). Shared by the fast path (:mod:`conv.functional`)
+    and the loop reference (:mod:`conv.naive`): checking arguments is not computing, so the
+    reference stays independent of the code it checks.
     """
     x = check_array("x", x, 4, "(N, C, H, W)")
     w = check_array("w", w, 4, "(K, C, KH, KW)")
@@ -236,7 +307,7 @@ def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
     dilation = check_int("dilation", dilation, 1)
-    oh, ow = conv_output_shape(x.shape, w.shape[2], w.shape[3], stride, padding, dilation)
+    oh, ow = conv_output_shape(x.shape, w.shape[2], w.shape[3], stride, padding, dilation, floor)
     return x, w, b, stride, padding, dilation, (oh, ow)
 
 

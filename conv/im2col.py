@@ -16,6 +16,11 @@ Shapes (S stride, P padding, D dilation)::
     x     (N, C, H, W)
     cols  (C*KH*KW, OH*OW*N)   OH = (H + 2P - D*(KH-1) - 1) / S + 1
 
+Every function takes ``floor=False``: with ``floor=True`` a stride that does not divide is
+accepted, ``OH = floor((H + 2P - D*(KH-1) - 1) / S) + 1``, and the last rows of the padded
+input that no window reads are left out (``col2im`` gives them zeros); see
+:func:`conv.geometry.output_size`.
+
 Column order (the seed post's): column ``(oh*OW + ow)*N + n`` holds the window at output
 position ``(oh, ow)`` of image ``n`` -- the image index runs fastest. Row order: channel, then
 kernel row, then kernel column, which matches ``w.reshape(K, -1)``.
@@ -60,7 +65,9 @@ class Im2colIndices(NamedTuple):
     col: np.ndarray
 
 
-def im2col_indices(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> Im2colIndices:
+def im2col_indices(
+    x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False
+) -> Im2colIndices:
     """Build the teaching index arrays ``(channel, row, col)`` for an input of shape ``x_shape``.
 
     Row ``r`` of ``cols`` corresponds to channel ``c``, kernel row ``i`` and kernel column ``j``
@@ -73,7 +80,7 @@ def im2col_indices(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1)
 
     All three are integer arrays that broadcast to ``(C*KH*KW, OH*OW)``.
     """
-    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation, floor)
     c = int(x_shape[1])
     # Offsets inside one window, one entry per row of cols (channel-major, then i, then j).
     kernel_row = np.tile(np.repeat(np.arange(kernel_h) * dilation, kernel_w), c)  # (C*KH*KW,)
@@ -91,10 +98,10 @@ def _check_x(x):
     return check_array("x", x, 4, "(N, C, H, W)")
 
 
-def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation):
+def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation, floor):
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
     n, c, h, w = check_x_shape(x_shape)
-    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation, floor)
     expected = (c * kernel_h * kernel_w, oh * ow * n)
     if cols.shape != expected:
         raise ValueError(
@@ -105,7 +112,9 @@ def _check_cols(cols, x_shape, kernel_h, kernel_w, stride, padding, dilation):
     return cols, (n, c, h, w), (oh, ow)
 
 
-def im2col_teaching(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+def im2col_teaching(
+    x, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False
+) -> np.ndarray:
     """Unroll every window of ``x (N, C, H, W)`` into a column of ``cols (C*KH*KW, OH*OW*N)``.
 
     Teaching version: one fancy-indexing read ``x_padded[:, channel, row, col]`` with the
@@ -113,13 +122,17 @@ def im2col_teaching(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> n
     that the image index runs fastest along the columns.
     """
     x = _check_x(x)
-    channel, row, col = im2col_indices(x.shape, kernel_h, kernel_w, stride, padding, dilation)
+    channel, row, col = im2col_indices(
+        x.shape, kernel_h, kernel_w, stride, padding, dilation, floor
+    )
     x_padded = pad_spatial(x, padding)
     patches = x_padded[:, channel, row, col]  # (N, C*KH*KW, OH*OW)
     return patches.transpose(1, 2, 0).reshape(row.shape[0], -1)  # (C*KH*KW, OH*OW*N)
 
 
-def col2im_teaching(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+def col2im_teaching(
+    cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False
+):
     """Fold ``cols (C*KH*KW, OH*OW*N)`` back into an image ``(N, C, H, W)``, *adding* overlaps.
 
     A pixel covered by several windows receives the sum of all their entries: this is the
@@ -127,9 +140,11 @@ def col2im_teaching(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dila
     Uses ``np.add.at``, which accumulates repeated indices (plain ``+=`` would not).
     """
     cols, (n, c, h, w), _ = _check_cols(
-        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
+        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation, floor
     )
-    channel, row, col = im2col_indices(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    channel, row, col = im2col_indices(
+        x_shape, kernel_h, kernel_w, stride, padding, dilation, floor
+    )
     x_padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
     patches = cols.reshape(row.shape[0], -1, n).transpose(2, 0, 1)  # (N, C*KH*KW, OH*OW)
     np.add.at(x_padded, (slice(None), channel, row, col), patches)
@@ -161,7 +176,7 @@ def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarra
     return v[..., ::stride, ::stride, ::dilation, ::dilation]
 
 
-def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False) -> np.ndarray:
     """Same result as :func:`im2col_teaching`, read through a strided view with one copy.
 
     :func:`window_view` exposes the windows as a ``(N, C, OH, OW, KH, KW)`` view of the
@@ -170,9 +185,10 @@ def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.nd
     """
     x = _check_x(x)
     kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
-    oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation)
+    oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation, floor)
     n, c = x.shape[:2]
     win = window_view(pad_spatial(x, padding), kernel_h, kernel_w, stride, dilation)
+    win = win[:, :, :oh, :ow]  # the same windows in floor mode (window_view floors too)
     # An explicit copy: a bare reshape can return a read-only view of x (1x1 kernel, N=1).
     cols = win.transpose(1, 4, 5, 2, 3, 0).copy()  # (C, KH, KW, OH, OW, N), C-contiguous
     return cols.reshape(c * kernel_h * kernel_w, oh * ow * n)
@@ -241,7 +257,7 @@ def copy_windows(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation) 
     return dst
 
 
-def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False):
     """Same result as :func:`col2im_teaching`: one strided slice-add per kernel offset.
 
     The entries of ``cols`` that belong to kernel offset ``(i, j)`` form a ``(C, OH, OW, N)``
@@ -251,7 +267,7 @@ def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation
     contiguous runs of N numbers; one final copy gives ``(N, C, H, W)``.
     """
     cols, (n, c, h, w), (oh, ow) = _check_cols(
-        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation
+        cols, x_shape, kernel_h, kernel_w, stride, padding, dilation, floor
     )
     patches = cols.reshape(c, kernel_h, kernel_w, oh, ow, n)
     acc = np.zeros((c, h, w, n), dtype=cols.dtype)
@@ -265,7 +281,9 @@ im2col = im2col_fast
 col2im = col2im_fast
 
 
-def overlap_counts(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1) -> np.ndarray:
+def overlap_counts(
+    x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False
+) -> np.ndarray:
     """How many windows cover each pixel: ``col2im(im2col(ones))``, shape ``(H, W)``.
 
     ``x_shape = (N, C, H, W)``; works for any N and C (the map is the same for every image and
@@ -273,8 +291,8 @@ def overlap_counts(x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1)
     """
     _, _, h, w = check_x_shape(x_shape)
     ones = np.ones((1, 1, h, w))
-    cols = im2col_fast(ones, kernel_h, kernel_w, stride, padding, dilation)
-    return col2im_fast(cols, (1, 1, h, w), kernel_h, kernel_w, stride, padding, dilation)[0, 0]
+    args = (kernel_h, kernel_w, stride, padding, dilation, floor)
+    return col2im_fast(im2col_fast(ones, *args), (1, 1, h, w), *args)[0, 0]
 
 
 def xcol_source(x_shape, kernel_h, kernel_w, stride=1, padding=0, column=None, row=None):

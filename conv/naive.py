@@ -3,7 +3,8 @@
 Slow on purpose. Every fast routine in the package is tested against these loops, so they
 depend on nothing but numpy and :mod:`conv.geometry` (argument checks and output sizes): no
 im2col, no matrix multiply, no code of the fast path. The signatures are the fast ones'
-(``b=None`` means no bias). Shapes as in :mod:`conv.functional`.
+(``b=None`` means no bias; ``floor=True`` rounds the output size down, see
+:func:`conv.geometry.output_size`). Shapes as in :mod:`conv.functional`.
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ def corr2d(image, kernel):
     return out
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
     """Loop forward pass, term by term::
 
     out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, S*oh + D*i, S*ow + D*j]
 
     ``b=None`` means no bias (``b[k]`` taken as 0).
     """
-    x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation)
+    x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation, floor)
     dtype = float_dtype(x, w, b)
     n, c, _, _ = x.shape
     k, _, kh, kw = w.shape
@@ -70,9 +71,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1):
     return out
 
 
-def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
+def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
     """Loop gradients: every product ``w * xp`` of the forward pass sends ``dout`` both ways."""
-    x, w, _, s, p, d, (oh, ow) = check_conv_args(x, w, None, stride, padding, dilation)
+    x, w, _, s, p, d, (oh, ow) = check_conv_args(x, w, None, stride, padding, dilation, floor)
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     dtype = float_dtype(dout, x, w)
     n, c, h, wid = x.shape
@@ -96,11 +97,11 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     return dxp[:, :, p : p + h, p : p + wid], dw, db
 
 
-def im2col(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+def im2col(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False):
     """Loop ``im2col``: column ``(oh*OW + ow)*N + n``, row ``(c*KH + i)*KW + j``."""
     x = check_array("x", x, 4, "(N, C, H, W)")
     n, c, _, _ = x.shape
-    oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation)
+    oh, ow = conv_output_shape(x.shape, kernel_h, kernel_w, stride, padding, dilation, floor)
     xp = _pad(x, padding)
     cols = np.zeros((c * kernel_h * kernel_w, oh * ow * n), dtype=x.dtype)
     for r in range(oh):
@@ -117,11 +118,11 @@ def im2col(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
     return cols
 
 
-def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1):
+def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False):
     """Loop ``col2im``: every entry of ``cols`` is *added* to the pixel it was read from."""
     cols = check_array("cols", cols, 2, "(C*KH*KW, OH*OW*N)")
     n, c, h, w = check_x_shape(x_shape)
-    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation)
+    oh, ow = conv_output_shape(x_shape, kernel_h, kernel_w, stride, padding, dilation, floor)
     if cols.shape != (c * kernel_h * kernel_w, oh * ow * n):
         raise ValueError(
             f"cols must have shape (C*KH*KW, OH*OW*N) = {(c * kernel_h * kernel_w, oh * ow * n)}, "

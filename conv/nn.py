@@ -6,7 +6,7 @@ a layer without parameters), ``forward(x)``, which caches what the backward pass
 
     Conv2D(C, K, F)      x (N, C, H, W)     -> out (N, K, OH, OW)   w (K, C, KH, KW), b (K,)
     ReLU                 x (any shape)      -> out (same shape)
-    MaxPool2D(P, S)      x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H - P) / S + 1
+    MaxPool2D(F, S)      x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H - F) / S + 1
     Flatten              x (N, d1, d2, ...) -> out (N, d1*d2*...)
     Dense(D, M)          x (N, D)           -> out (N, M)           w (D, M), b (M,)
     SoftmaxCrossEntropy  logits (N, K), labels (N,) -> mean loss (a float); backward -> (N, K)
@@ -191,7 +191,9 @@ class Conv2D(Layer):
     deviation ``sqrt(2 / (C*KH*KW))`` (the fan-in of one output unit), and ``b (K,)`` zeros.
     ``kernel_size`` is an int or ``(KH, KW)``. ``rng`` is a Generator or an int seed
     (None means seed 0, so two layers built alike are equal). ``dtype`` is a floating-point
-    type (float64 by default); parameters, outputs and gradients all use it.
+    type (float64 by default); parameters, outputs and gradients all use it. ``floor=True``
+    accepts a stride that does not divide and rounds the output size down, as the frameworks
+    do (ResNet's stem: ``Conv2D(3, 64, 7, stride=2, padding=3, floor=True)`` maps 224 to 112).
     """
 
     def __init__(
@@ -203,6 +205,7 @@ class Conv2D(Layer):
         padding=0,
         rng=None,
         dtype=np.float64,
+        floor=False,
     ):
         super().__init__()
         c = check_int("in_channels", in_channels, 1)
@@ -210,6 +213,9 @@ class Conv2D(Layer):
         kh, kw = _pair("kernel_size", kernel_size)
         self.stride = check_int("stride", stride, 1)
         self.padding = check_int("padding", padding, 0)
+        if not isinstance(floor, (bool, np.bool_)):
+            raise TypeError(f"floor must be True or False, got {floor!r}")
+        self.floor = bool(floor)
         self.kernel_size = (kh, kw)
         dtype = _param_dtype(dtype)
         std = he_std(c * kh * kw)
@@ -231,18 +237,22 @@ class Conv2D(Layer):
         k, c, kh, kw = self.w.shape
         return (
             f"Conv2D({c}, {k}, kernel_size=({kh}, {kw}), stride={self.stride}, "
-            f"padding={self.padding})"
+            f"padding={self.padding}" + (", floor=True)" if self.floor else ")")
         )
 
     def output_shape(self, input_shape):
         """``(N, C, H, W) -> (N, K, OH, OW)`` (raises on a geometry that does not divide)."""
-        oh, ow = conv_output_shape(input_shape, *self.kernel_size, self.stride, self.padding)
+        oh, ow = conv_output_shape(
+            input_shape, *self.kernel_size, self.stride, self.padding, 1, self.floor
+        )
         return (input_shape[0], self.w.shape[0], oh, ow)
 
     def forward(self, x):
         """Return ``out (N, K, OH, OW)``; keeps the columns for :meth:`backward`."""
         x = _real("x", x, repr(self))
-        x, w, b, s, p, d, (oh, ow) = check_conv_args(x, self.w, self.b, self.stride, self.padding)
+        x, w, b, s, p, d, (oh, ow) = check_conv_args(
+            x, self.w, self.b, self.stride, self.padding, 1, self.floor
+        )
         x = x.astype(w.dtype, copy=False)
         out, cols = forward_cols(x, w, b, s, p, d, oh, ow)
         self._cache = (x.shape, cols, oh, ow)
@@ -281,14 +291,16 @@ class ReLU(Layer):
 
 
 class MaxPool2D(Layer):
-    """Max pooling over ``P x P`` windows with stride ``S``: ``x (N, C, H, W) -> (N, C, OH, OW)``.
+    """Max pooling over ``F x F`` windows, stride ``S``: ``x (N, C, H, W) -> (N, C, OH, OW)``.
 
-    ``out[n, c, oh, ow] = max_{i, j < P} x[n, c, S*oh + i, S*ow + j]``, with
-    ``OH = (H - P) / S + 1`` (no padding). ``stride=None`` means ``S = P``: windows that tile
+    ``F`` is ``pool_size`` (not the padding ``P``).
+
+    ``out[n, c, oh, ow] = max_{i, j < F} x[n, c, S*oh + i, S*ow + j]``, with
+    ``OH = (H - F) / S + 1`` (no padding). ``stride=None`` means ``S = F``: windows that tile
     the image. A geometry whose windows do not cover the input exactly raises ``ValueError``.
 
     The windows are read through :func:`conv.im2col.window_view`, the same strided view
-    ``(N, C, OH, OW, P, P)`` as the fast ``im2col`` (no copy until the max is taken).
+    ``(N, C, OH, OW, F, F)`` as the fast ``im2col`` (no copy until the max is taken).
 
     Backward: each window's ``dout`` goes to *one* input, the window's argmax. With ties it is
     the first maximum in row-major order inside the window (smallest row offset, then smallest
@@ -327,9 +339,9 @@ class MaxPool2D(Layer):
         x = check_array("x", _real("x", x, repr(self)), 4, "(N, C, H, W)")
         n, c, oh, ow = self.output_shape(x.shape)
         p = self.pool_size
-        win = window_view(x, p, p, self.stride)  # (N, C, OH, OW, P, P), a view
+        win = window_view(x, p, p, self.stride)  # (N, C, OH, OW, F, F), a view
         flat = win.reshape(n, c, oh, ow, p * p)  # the only copy
-        argmax = flat.argmax(axis=-1)  # (N, C, OH, OW): row-major offset i*P + j in the window
+        argmax = flat.argmax(axis=-1)  # (N, C, OH, OW): row-major offset i*F + j in the window
         out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
         self._cache = (x.shape, argmax)
         return out
@@ -341,10 +353,10 @@ class MaxPool2D(Layer):
         n, c, _, _ = x_shape
         _, _, oh, ow = argmax.shape
         p, s = self.pool_size, self.stride
-        # Per-window gradient: dout at the argmax offset, zeros at the other P*P - 1 offsets.
+        # Per-window gradient: dout at the argmax offset, zeros at the other F*F - 1 offsets.
         dflat = np.zeros((n, c, oh, ow, p * p), dtype=dout.dtype)
         np.put_along_axis(dflat, argmax[..., None], dout[..., None], axis=-1)
-        dwin = dflat.reshape(n, c, oh, ow, p, p).transpose(0, 1, 4, 5, 2, 3)  # (N, C, P, P, OH, OW)
+        dwin = dflat.reshape(n, c, oh, ow, p, p).transpose(0, 1, 4, 5, 2, 3)  # (N, C, F, F, OH, OW)
         # Add each window offset (i, j) back onto the image, as col2im does: where windows
         # overlap the sums accumulate; where they tile the image each pixel gets one value.
         return fold_windows(dwin, np.zeros(x_shape, dtype=dout.dtype), s, 0, 1)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .functional import conv2d_forward
-from .geometry import check_array, check_int, float_dtype
-from .im2col import col2im, im2col
+from .geometry import check_array, check_int, float_dtype, pad_spatial
+from .im2col import fold_windows, window_view
 
 __all__ = [
     "transposed_output_size",
@@ -39,27 +39,43 @@ __all__ = [
 ]
 
 
-def transposed_output_size(size, kernel, stride=1, padding=0, dilation=1) -> int:
-    """``(size - 1)*S - 2P + D*(kernel - 1) + 1``; raises ``ValueError`` if it is below 1.
+def transposed_output_size(size, kernel, stride=1, padding=0, dilation=1, output_padding=0) -> int:
+    """``(size - 1)*S - 2P + D*(kernel - 1) + OP + 1``; ``ValueError`` if it is below 1.
+
+    With ``S > 1`` several convolution input sizes give the same output size: at kernel 3,
+    stride 2, padding 1 both 7 and 8 give 4 (8 in floor mode). The transposed convolution
+    cannot know which one to return, so it returns the smallest, and ``output_padding``
+    (``OP``, ``0 <= OP < max(S, D)``, as in the frameworks) adds that many rows and columns
+    at the end to reach the others.
 
     >>> transposed_output_size(4, 4, stride=2, padding=1)
     8
+    >>> transposed_output_size(4, 3, stride=2, padding=1), transposed_output_size(
+    ...     4, 3, stride=2, padding=1, output_padding=1)
+    (7, 8)
     """
     size = check_int("size", size, 1)
     kernel = check_int("kernel", kernel, 1)
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
     dilation = check_int("dilation", dilation, 1)
-    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1
-    if out < 1:
+    output_padding = check_int("output_padding", output_padding, 0)
+    if output_padding >= max(stride, dilation):
         raise ValueError(
-            f"({size} - 1)*{stride} - 2*{padding} + {dilation}*({kernel} - 1) + 1 = {out}: "
+            f"output_padding must be smaller than the stride or the dilation, "
+            f"0 <= OP < max(S, D) = {max(stride, dilation)}, got {output_padding}"
+        )
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        op = f" + {output_padding}" if output_padding else ""
+        raise ValueError(
+            f"({size} - 1)*{stride} - 2*{padding} + {dilation}*({kernel} - 1){op} + 1 = {out}: "
             f"the padding {padding} crops away the whole output"
         )
     return out
 
 
-def _check(x, w, b, stride, padding, dilation):
+def _check(x, w, b, stride, padding, dilation, output_padding):
     x = check_array("x", x, 4, "(N, K, H, W)")
     w = check_array("w", w, 4, "(K, C, KH, KW)")
     if x.shape[1] != w.shape[0]:
@@ -74,37 +90,44 @@ def _check(x, w, b, stride, padding, dilation):
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
     dilation = check_int("dilation", dilation, 1)
-    oh = transposed_output_size(x.shape[2], w.shape[2], stride, padding, dilation)
-    ow = transposed_output_size(x.shape[3], w.shape[3], stride, padding, dilation)
+    op = output_padding
+    oh = transposed_output_size(x.shape[2], w.shape[2], stride, padding, dilation, op)
+    ow = transposed_output_size(x.shape[3], w.shape[3], stride, padding, dilation, op)
     return x, w, b, stride, padding, dilation, (oh, ow)
 
 
-def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, output_padding=0):
     """Transposed convolution of ``x (N, K, H, W)`` with ``w (K, C, KH, KW)``, plus ``b (C,)``.
 
-    Returns ``out (N, C, OH, OW)`` with ``OH = (H - 1)*S - 2P + D*(KH - 1) + 1``. Computed
-    exactly as a convolution's input gradient, in the book's layout::
+    Returns ``out (N, C, OH, OW)`` with ``OH = (H - 1)*S - 2P + D*(KH - 1) + OP + 1``
+    (``OP = output_padding``, see :func:`transposed_output_size`). Computed exactly as a
+    convolution's input gradient, in the book's layout::
 
         x_flat = x.transpose(1, 2, 3, 0).reshape(K, H*W*N)      (image index fastest)
         cols   = W_row.T @ x_flat                                (C*KH*KW, H*W*N)
-        out    = col2im(cols, (N, C, OH, OW), KH, KW, S, P, D)
+        out    = col2im(cols, (N, C, OH, OW), KH, KW, S, P, D)   (floor=True when OP > 0)
 
     so ``conv_transpose2d_forward(dout, w, stride=S, padding=P)`` equals the ``dx`` of
-    ``conv2d_backward(dout, x, w, S, P)`` for any ``x`` of shape ``(N, C, OH, OW)``.
+    ``conv2d_backward(dout, x, w, S, P)`` for any ``x`` of shape ``(N, C, OH, OW)``; with
+    ``output_padding`` it equals the ``dx`` of the floor-mode convolution of the larger ``x``.
+    The folding is :func:`conv.im2col.fold_windows` (what ``col2im`` does inside), which also
+    covers ``OP >= S`` (possible when ``D > S``).
     """
-    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
+    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation, output_padding)
     dtype = float_dtype(x, w, b)
-    n, k, _, _ = x.shape
+    n, k, h, wid = x.shape
     _, c, kh, kw = w.shape
     x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
     cols = w.astype(dtype).reshape(k, -1).T @ x_flat  # (C*KH*KW, H*W*N)
-    out = col2im(cols, (n, c, oh, ow), kh, kw, s, p, d)
+    patches = cols.reshape(c, kh, kw, h, wid, n)  # kernel offset, input position, image
+    acc = fold_windows(patches, np.zeros((c, oh, ow, n), dtype=dtype), s, p, d, axis=1)
+    out = np.ascontiguousarray(acc.transpose(3, 0, 1, 2))
     if b is not None:
         out = out + b.astype(dtype)[None, :, None, None]
     return out
 
 
-def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
+def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1, output_padding=0):
     """Gradients of :func:`conv_transpose2d_forward` given ``dout (N, C, OH, OW)``.
 
     Returns ``dx (N, K, H, W)``, ``dw (K, C, KH, KW)``, ``db (C,)``. The adjoint of ``col2im``
@@ -114,7 +137,7 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
         dW_row  = x_flat @ dcols.T
         db      = dout.sum(axis=(0, 2, 3))
     """
-    x, w, _, s, p, d, (oh, ow) = _check(x, w, None, stride, padding, dilation)
+    x, w, _, s, p, d, (oh, ow) = _check(x, w, None, stride, padding, dilation, output_padding)
     n, k, h, wid = x.shape
     _, c, kh, kw = w.shape
     dout = check_array("dout", dout, 4, "(N, C, OH, OW)")
@@ -123,7 +146,9 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
             f"dout must have shape (N, C, OH, OW) = {(n, c, oh, ow)}, got {dout.shape}"
         )
     dtype = float_dtype(dout, x, w)
-    dcols = im2col(dout.astype(dtype), kh, kw, s, p, d)  # (C*KH*KW, H*W*N)
+    # im2col of dout: the windows that start at S*h, S*v for the H x W input positions
+    win = window_view(pad_spatial(dout.astype(dtype), p), kh, kw, s, d)[:, :, :h, :wid]
+    dcols = win.transpose(1, 4, 5, 2, 3, 0).reshape(c * kh * kw, -1)  # (C*KH*KW, H*W*N)
     w_row = w.astype(dtype).reshape(k, -1)
     x_flat = x.astype(dtype).transpose(1, 2, 3, 0).reshape(k, -1)  # (K, H*W*N)
     dx = (w_row @ dcols).reshape(k, h, wid, n).transpose(3, 0, 1, 2)
@@ -132,14 +157,15 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     return dx, dw, db
 
 
-def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, dilation=1):
+def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, dilation=1, output_padding=0):
     """Loop reference: every input value stamps the kernel, scaled, onto the output.
 
     ``out_pad[n, c, S*h + D*i, S*v + D*j] += x[n, k, h, v] * w[k, c, i, j]`` over all indices,
-    then the ``P`` border rows and columns are cropped. Shapes as in
+    on a zero buffer of ``OH + 2P`` rows (``OP`` more than the stamps reach), then the ``P``
+    border rows and columns are cropped. Shapes as in
     :func:`conv_transpose2d_forward`; shares no code with it beyond argument checking.
     """
-    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation)
+    x, w, b, s, p, d, (oh, ow) = _check(x, w, b, stride, padding, dilation, output_padding)
     dtype = float_dtype(x, w, b)
     n, k, h, wid = x.shape
     _, c, kh, kw = w.shape

@@ -44,6 +44,7 @@ class Geometry:
     stride: int
     padding: int
     dilation: int
+    floor: bool = False
 
     @property
     def oh(self) -> int:
@@ -75,17 +76,24 @@ class Geometry:
         return (self.kh, self.kw, self.stride, self.padding, self.dilation)
 
     @property
-    def conv_kwargs(self) -> dict[str, int]:
-        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+    def conv_kwargs(self) -> dict:
+        """``stride``, ``padding``, ``dilation`` (and ``floor=True`` for a floor geometry)."""
+        kwargs = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+        if self.floor:
+            kwargs["floor"] = True
+        return kwargs
 
 
-def valid_sizes(kernel: int, stride: int, padding: int, dilation: int) -> list[int]:
-    """Input sizes 1..MAX_SIZE along one axis that a window of this geometry tiles exactly."""
+def valid_sizes(
+    kernel: int, stride: int, padding: int, dilation: int, floor: bool = False
+) -> list[int]:
+    """Input sizes 1..MAX_SIZE along one axis that a window of this geometry tiles exactly
+    (with ``floor``: every size the window fits in, the stride dividing or not)."""
     span = dilation * (kernel - 1) + 1
     return [
         size
         for size in range(1, MAX_SIZE + 1)
-        if size + 2 * padding - span >= 0 and (size + 2 * padding - span) % stride == 0
+        if size + 2 * padding - span >= 0 and (floor or (size + 2 * padding - span) % stride == 0)
     ]
 
 
@@ -99,8 +107,13 @@ def geometries(
     max_stride: int = 3,
     max_padding: int = 3,
     max_dilation: int = 2,
+    floor: bool = False,
 ) -> Geometry:
-    """A convolution geometry whose windows tile the padded input exactly along both axes."""
+    """A convolution geometry whose windows tile the padded input exactly along both axes.
+
+    With ``floor=True``: a geometry for floor mode, the stride dividing or not (the sizes are
+    drawn among all that fit, so most leave some rows unread when S > 1).
+    """
     n = draw(st.integers(1, max_n))
     c = draw(st.integers(1, max_c))
     k = draw(st.integers(1, max_k))
@@ -109,9 +122,9 @@ def geometries(
     stride = draw(st.integers(1, max_stride))
     padding = draw(st.integers(0, max_padding))
     dilation = draw(st.integers(1, max_dilation))
-    h = draw(st.sampled_from(valid_sizes(kh, stride, padding, dilation)))
-    w = draw(st.sampled_from(valid_sizes(kw, stride, padding, dilation)))
-    return Geometry(n, c, k, h, w, kh, kw, stride, padding, dilation)
+    h = draw(st.sampled_from(valid_sizes(kh, stride, padding, dilation, floor)))
+    w = draw(st.sampled_from(valid_sizes(kw, stride, padding, dilation, floor)))
+    return Geometry(n, c, k, h, w, kh, kw, stride, padding, dilation, floor)
 
 
 def draw_array(rng: np.random.Generator, shape, ints: bool = False) -> np.ndarray:

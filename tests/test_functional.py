@@ -383,3 +383,72 @@ def test_forward_without_bias_equals_zero_bias():
     w = rng.standard_normal((4, 3, 2, 3))
     out = conv.conv2d_forward(x, w, None, stride=1, padding=1)
     np.testing.assert_allclose(out, conv.naive.conv2d_forward(x, w, np.zeros(4), 1, 1))
+
+
+# --- floor mode: the frameworks' convention for a stride that does not divide ----------------
+
+
+def _asymmetric_reference(x, w, b, g):
+    """Floor mode written another way: pad with np.pad, crop the rows no window reads, then
+    run the loop reference in exact mode with no padding."""
+    p = g.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    rows_h, _ = conv.geometry.unread(g.h, g.kh, g.stride, p, g.dilation)
+    rows_w, _ = conv.geometry.unread(g.w, g.kw, g.stride, p, g.dilation)
+    xp = xp[:, :, : xp.shape[2] - rows_h, : xp.shape[3] - rows_w]
+    return conv.naive.conv2d_forward(xp, w, b, stride=g.stride, dilation=g.dilation)
+
+
+@PROPERTY
+@given(conv_cases(floor=True))
+def test_floor_forward_matches_loops_and_the_cropped_input(case):
+    g = case.g
+    got = conv.conv2d_forward(case.x, case.w, case.b, **g.conv_kwargs)
+    assert got.shape == g.out_shape
+    np.testing.assert_allclose(
+        got, conv.naive.conv2d_forward(case.x, case.w, case.b, **g.conv_kwargs), atol=1e-10
+    )
+    np.testing.assert_allclose(got, _asymmetric_reference(case.x, case.w, case.b, g), atol=1e-10)
+    np.testing.assert_allclose(
+        got, conv.einsum.einsum_forward(case.x, case.w, case.b, **g.conv_kwargs), atol=1e-10
+    )
+
+
+@PROPERTY
+@given(conv_cases(floor=True))
+def test_floor_backward_matches_loops_and_leaves_unread_rows_at_zero(case):
+    g = case.g
+    dx, dw, db = conv.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
+    ref = conv.naive.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
+    for a, e in zip((dx, dw, db), ref, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-10)
+    real_h = conv.geometry.unread(g.h, g.kh, g.stride, g.padding, g.dilation)[1]
+    real_w = conv.geometry.unread(g.w, g.kw, g.stride, g.padding, g.dilation)[1]
+    if real_h:
+        assert not dx[:, :, g.h - real_h :].any()
+    if real_w:
+        assert not dx[:, :, :, g.w - real_w :].any()
+
+
+def test_resnet_stem_in_floor_mode():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 3, 224, 224))
+    w = rng.standard_normal((4, 3, 7, 7))
+    with pytest.raises(ValueError, match="only padding is left unread"):
+        conv.conv2d_forward(x, w, None, stride=2, padding=3)
+    out = conv.conv2d_forward(x, w, None, stride=2, padding=3, floor=True)
+    assert out.shape == (1, 4, 112, 112)
+    # the last output row reads padded rows 222..228 of 230: real rows 219..223 and 2 of padding
+    expected = np.einsum("cij,kcij->k", np.pad(x[0], ((0, 0), (3, 3), (3, 3)))[:, 222:229, :7], w)
+    np.testing.assert_allclose(out[0, :, 111, 0], expected, atol=1e-10)
+
+
+def test_floor_mode_gradient_by_central_differences():
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((1, 2, 6, 7)), rng.standard_normal((3, 2, 3, 3))
+    kw = dict(stride=2, padding=1, floor=True)
+    dout = rng.standard_normal(conv.conv2d_forward(x, w, None, **kw).shape)
+    dx, dw, _ = conv.conv2d_backward(dout, x, w, **kw)
+    num_dx = conv.numerical_gradient(lambda v: conv.conv2d_forward(v, w, None, **kw), x, dout)
+    num_dw = conv.numerical_gradient(lambda v: conv.conv2d_forward(x, v, None, **kw), w, dout)
+    assert conv.rel_error(dx, num_dx) < 1e-8 and conv.rel_error(dw, num_dw) < 1e-8

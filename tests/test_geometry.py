@@ -73,7 +73,7 @@ def test_non_integer_output_size_message():
 
 def test_non_integer_message_suggests_sizes_that_fit():
     # 10 - 3 = 7 = 3*2 + 1: one pixel left over; sizes 9 and 11 would fit.
-    with pytest.raises(ValueError, match=re.escape("the last 1 pixel(s) would not be covered")):
+    with pytest.raises(ValueError, match=re.escape("1 real row(s) of pixels would be dropped")):
         conv.output_size(10, 3, stride=2)
     with pytest.raises(ValueError, match=re.escape("sizes 9 or 11 would fit")):
         conv.output_size(10, 3, stride=2)
@@ -292,3 +292,79 @@ def test_float_dtype():
     assert float_dtype(i64) == np.float64
     assert float_dtype(f32, None) == np.float32
     assert float_dtype(np.zeros(1, np.complex64)) == np.complex64
+
+
+# --- floor mode and the two cases of a stride that does not divide ----------------------------
+
+
+def test_resnet_stem_is_only_padding_left_unread():
+    """224/7/2/3: every real pixel is read; only the last padding row is not."""
+    msg = (
+        "(224 - 7 + 2*3) / 2 + 1 = 112.5 is not an integer: only padding is left unread (no "
+        "window reads the last 1 of the 3 padding row(s), so the padding is effectively 3 "
+        "before and 2 after); pass floor=True to accept it"
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        conv.output_size(224, 7, stride=2, padding=3)
+    assert conv.output_size(224, 7, stride=2, padding=3, floor=True) == 112
+    assert conv.conv_output_shape((1, 3, 224, 224), 7, 7, 2, 3, floor=True) == (112, 112)
+    assert conv.geometry.unread(224, 7, 2, 3) == (1, 0)
+
+
+def test_guide_odd_example_and_the_3x3_stride_2_layer():
+    """Dumoulin & Visin's "padding, strides (odd)": i=6, k=3, s=2, p=1 gives 3 in floor mode."""
+    assert conv.output_size(6, 3, stride=2, padding=1, floor=True) == 3
+    with pytest.raises(ValueError, match="only padding is left unread"):
+        conv.output_size(6, 3, stride=2, padding=1)
+    assert conv.output_size(32, 3, stride=2, padding=1, floor=True) == 16
+    assert conv.output_size(112, 3, stride=2, padding=1, floor=True) == 56  # ResNet's max pool
+
+
+def test_real_rows_dropped_say_how_many():
+    # 15 + 0 - 2 = 13 = 2*5 + 3: three rows unread, all real.
+    assert conv.geometry.unread(15, 2, 5, 0) == (3, 3)
+    with pytest.raises(ValueError, match=re.escape("3 real row(s) of pixels would be dropped")):
+        conv.output_size(15, 2, stride=5)
+    # 17 + 2 - 2 = 17 = 3*5 + 2: two rows unread, one of them padding.
+    assert conv.geometry.unread(17, 2, 5, 1) == (2, 1)
+    with pytest.raises(ValueError, match=re.escape("1 real row(s) of pixels would be dropped")):
+        conv.output_size(17, 2, stride=5, padding=1)
+    assert conv.output_size(17, 2, stride=5, padding=1, floor=True) == 4
+
+
+@given(
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 5),
+    padding=st.integers(0, 4),
+    dilation=st.integers(1, 3),
+)
+def test_floor_mode_against_the_formula_and_the_two_cases(size, kernel, stride, padding, dilation):
+    span = dilation * (kernel - 1) + 1
+    room = size + 2 * padding - span
+    if room < 0:
+        with pytest.raises(ValueError, match="is negative"):
+            conv.output_size(size, kernel, stride, padding, dilation, floor=True)
+        return
+    assert conv.output_size(size, kernel, stride, padding, dilation, floor=True) == (
+        room // stride + 1
+    )
+    rows, real = conv.geometry.unread(size, kernel, stride, padding, dilation)
+    assert rows == room % stride and real == max(0, rows - padding)
+    if rows == 0:
+        assert conv.output_size(size, kernel, stride, padding, dilation) == room // stride + 1
+    else:
+        case = "only padding is left unread" if real == 0 else f"{real} real row(s)"
+        with pytest.raises(ValueError, match=re.escape(case)):
+            conv.output_size(size, kernel, stride, padding, dilation)
+
+
+def test_floor_must_be_a_bool():
+    with pytest.raises(TypeError, match="floor must be True or False, got 1"):
+        conv.output_size(10, 3, 2, floor=1)
+
+
+def test_floor_formula_text():
+    assert output_size_formula(224, 7, 2, 3, floor=True) == (
+        "floor((H - KH + 2P)/S) + 1 = floor((224 - 7 + 2*3)/2) + 1 = 112"
+    )

@@ -498,3 +498,31 @@ def test_window_view_dilation_and_stride():
 def test_overlap_counts_checks_x_shape(bad):
     with pytest.raises((ValueError, TypeError), match="x_shape|must be"):
         conv.overlap_counts(bad, 2, 2)
+
+
+@PROPERTY
+@given(conv_cases(floor=True))
+def test_floor_im2col_fast_teaching_and_loops_agree_and_col2im_is_the_adjoint(case):
+    g = case.g
+    args = g.kernel_args
+    fast = conv.im2col_fast(case.x, *args, floor=g.floor)
+    assert fast.shape == g.cols_shape
+    np.testing.assert_array_equal(fast, conv.im2col_teaching(case.x, *args, floor=g.floor))
+    np.testing.assert_array_equal(fast, conv.naive.im2col(case.x, *args, floor=g.floor))
+    back = conv.col2im_fast(case.cols, g.x_shape, *args, floor=g.floor)
+    np.testing.assert_allclose(
+        back, conv.col2im_teaching(case.cols, g.x_shape, *args, floor=g.floor), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        back, conv.naive.col2im(case.cols, g.x_shape, *args, floor=g.floor), atol=1e-12
+    )
+    # <im2col(x), cols> == <x, col2im(cols)>
+    assert np.vdot(fast, case.cols) == pytest.approx(np.vdot(case.x, back), rel=1e-10, abs=1e-10)
+
+
+def test_floor_overlap_counts_show_the_unread_row():
+    counts = conv.overlap_counts((1, 1, 6, 6), 3, 3, stride=2, padding=1, floor=True)
+    # the guide's odd example: every real pixel is read, the last padding row is not
+    assert counts.min() >= 1
+    counts = conv.overlap_counts((1, 1, 5, 5), 2, 2, stride=2, floor=True)
+    assert not counts[4].any() and not counts[:, 4].any() and counts[:4, :4].min() == 1

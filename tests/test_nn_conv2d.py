@@ -324,3 +324,21 @@ def test_seeds_must_be_non_negative_ints():
         make_rng(2.5)
     with pytest.raises(TypeError, match="floating-point type such as float32, got None"):
         Conv2D(1, 2, 3, dtype=None)
+
+
+def test_conv2d_floor_mode_matches_the_functional_path():
+    layer = Conv2D(2, 3, 3, stride=2, padding=1, rng=0, floor=True)
+    assert repr(layer) == "Conv2D(2, 3, kernel_size=(3, 3), stride=2, padding=1, floor=True)"
+    x = np.random.default_rng(1).standard_normal((2, 2, 8, 8))
+    assert layer.output_shape(x.shape) == (2, 3, 4, 4)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, conv.conv2d_forward(x, layer.w, layer.b, 2, 1, floor=True))
+    dout = np.ones_like(out)
+    dx = layer.backward(dout)
+    ref = conv.conv2d_backward(dout, x, layer.w, 2, 1, floor=True)
+    for a, e in zip((dx, layer.grads["w"], layer.grads["b"]), ref, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-12)
+    with pytest.raises(ValueError, match="only padding is left unread"):
+        Conv2D(2, 3, 3, stride=2, padding=1).forward(x)
+    with pytest.raises(TypeError, match="floor must be True or False"):
+        Conv2D(2, 3, 3, floor="yes")

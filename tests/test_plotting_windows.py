@@ -102,3 +102,21 @@ def test_figures_refuse_bad_arguments(call, error, match):
 def test_highlight_past_the_last_window_shows_the_last():
     ax = plotting.plot_padding_stride(3, 3, 2, 2, highlight=99)  # 2x2 windows: the last is 3
     assert any("output 2x2" in t.get_text() for t in ax.texts)
+
+
+def _gids(ax):
+    return [line.get_gid() for line in ax.lines if line.get_gid()]
+
+
+def test_unread_pixels_and_unread_padding_are_drawn_differently():
+    # 10/3/2/0: the last row and column of real pixels are read by no window
+    ax = plotting.plot_padding_stride(10, 10, 3, 3, stride=2, padding=0)
+    assert _gids(ax).count("unread-pixel") == 19 and "unread-padding" not in _gids(ax)
+    assert "red crosses: real pixels" in ax.get_title()
+    assert not [p for p in ax.patches if p.get_x() >= 12]  # exact mode: no output grid
+    # the guide's odd example, 6/3/2/1: only the last padding row and column are unread
+    ax = plotting.plot_padding_stride(6, 6, 3, 3, stride=2, padding=1, floor=True)
+    assert _gids(ax).count("unread-padding") == 15 and "unread-pixel" not in _gids(ax)
+    assert "floor((H - KH + 2P)/S) + 1 = floor((6 - 3 + 2*1)/2) + 1 = 3" in ax.get_title()
+    out_cells = [p for p in ax.patches if p.get_x() >= 10 and p.get_width() == 1]
+    assert len(out_cells) == 9  # the 3x3 output grid is drawn in floor mode

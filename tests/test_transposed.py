@@ -173,3 +173,49 @@ def test_flipped_conv_input_gradient_keeps_float32():
     assert dx.dtype == np.float32 and dx.shape == (1, 3, 5, 5)
     expected = conv.conv2d_backward(dout, np.zeros((1, 3, 5, 5)), w, stride=2, padding=1)[0]
     np.testing.assert_allclose(dx, expected, rtol=1e-5, atol=1e-5)
+
+
+# --- output_padding: the sizes a stride makes ambiguous ---------------------------------------
+
+
+def test_seven_and_eight_give_four_and_output_padding_picks_one():
+    assert conv.output_size(7, 3, stride=2, padding=1) == 4
+    assert conv.output_size(8, 3, stride=2, padding=1, floor=True) == 4
+    assert transposed_output_size(4, 3, stride=2, padding=1) == 7
+    assert transposed_output_size(4, 3, stride=2, padding=1, output_padding=1) == 8
+    with pytest.raises(ValueError, match=r"0 <= OP < max\(S, D\) = 2, got 2"):
+        transposed_output_size(4, 3, stride=2, padding=1, output_padding=2)
+    assert transposed_output_size(4, 3, stride=1, dilation=3, output_padding=2) == 12
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "dilation", "op"),
+    [(2, 1, 1, 1), (3, 0, 1, 2), (3, 2, 1, 1), (1, 1, 3, 2), (2, 0, 3, 2), (2, 1, 2, 1)],
+)
+def test_output_padding_is_the_input_gradient_of_the_floor_convolution(
+    stride, padding, dilation, op
+):
+    """With OP > 0 the transposed conv is the dx of a floor-mode conv of the larger input,
+    and matches the loop reference; OP >= S (allowed when D > S) included."""
+    rng = np.random.default_rng(stride * 100 + padding * 10 + op)
+    x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
+    b = rng.standard_normal(2)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+    out = conv_transpose2d_forward(x, w, b, **kwargs, output_padding=op)
+    oh = transposed_output_size(4, 3, **kwargs, output_padding=op)
+    ow = transposed_output_size(5, 3, **kwargs, output_padding=op)
+    assert out.shape == (2, 2, oh, ow)
+    np.testing.assert_allclose(
+        out, naive_conv_transpose2d(x, w, b, **kwargs, output_padding=op), atol=1e-10
+    )
+    if op < stride:  # a floor-mode conv of the (oh, ow) input has exactly (4, 5) outputs
+        dx = conv.conv2d_backward(x, np.zeros((2, 2, oh, ow)), w, **kwargs, floor=True)[0]
+        np.testing.assert_allclose(out - b[None, :, None, None], dx, atol=1e-10)
+    # backward against central differences
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv_transpose2d_backward(dout, x, w, **kwargs, output_padding=op)
+    f = lambda v: conv_transpose2d_forward(v, w, b, **kwargs, output_padding=op)  # noqa: E731
+    assert conv.rel_error(dx, conv.numerical_gradient(f, x, dout)) < 1e-7
+    g = lambda v: conv_transpose2d_forward(x, v, b, **kwargs, output_padding=op)  # noqa: E731
+    assert conv.rel_error(dw, conv.numerical_gradient(g, w, dout)) < 1e-7
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)))

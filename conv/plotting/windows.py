@@ -36,19 +36,25 @@ def window_positions(size, kernel, stride=1, padding=0):
     return np.arange(room // stride + 1) * stride
 
 
-def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0):
+def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0, floor=False):
     """Padded input with every window position, and the output grid, side by side on ``ax``.
 
     The padded ``(H + 2P) x (W + 2P)`` input is drawn with the padding grey and hatched; each
-    window's top-left corner gets a dot, window number ``highlight`` (row-major) is outlined,
-    pixels that no window reaches (when the stride does not divide) are crossed out in red,
-    and the ``OH x OW`` output grid is drawn on the right with the matching cell tinted.
-    The title gives the formula with the numbers filled in. Returns ``ax``.
+    window's top-left corner gets a dot and window number ``highlight`` (row-major; a number
+    past the last window shows the last) is outlined. When the stride does not divide, the
+    cells that no window reads are crossed out: real pixels with a red cross (``gid``
+    ``"unread-pixel"``: they are dropped), padding with a small grey one (``"unread-padding"``:
+    harmless, the padding is only asymmetric). The ``OH x OW`` output grid is drawn on the
+    right with the matching cell tinted, in exact mode only when the windows tile the input,
+    in floor mode (``floor=True``, the frameworks' convention) always. The title gives the
+    formula with the numbers filled in. Returns ``ax``.
     """
     H, W, KH, KW = (check_int(n, v, 1) for n, v in zip(("H", "W", "KH", "KW"), (H, W, KH, KW)))
     stride = check_int("stride", stride, 1)
     padding = check_int("padding", padding, 0)
     highlight = check_int("highlight", highlight, 0)
+    if not isinstance(floor, bool):
+        raise TypeError(f"floor must be True or False, got {floor!r}")
     ax = new_ax(ax, figsize=(8, 4.5))
     hp, wp = H + 2 * padding, W + 2 * padding
     draw_grid(shape=(hp, wp), ax=ax, pad=padding, annotate=False, label=f"padded input {hp}x{wp}")
@@ -56,23 +62,36 @@ def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0)
     for r in rows:
         for c in cols:
             ax.plot(c + 0.5, r + 0.5, "o", color=style.CURRENT, markersize=4, zorder=4)
-    # Pixels no window covers (only when the stride does not divide).
+    # Cells no window reads (only when the stride does not divide): real pixels and padding.
     reach_r = rows[-1] + KH if len(rows) else 0
     reach_c = cols[-1] + KW if len(cols) else 0
+    unread = {"unread-pixel": 0, "unread-padding": 0}
     for r in range(hp):
         for c in range(wp):
             if r >= reach_r or c >= reach_c:
-                ax.plot(c + 0.5, r + 0.5, "x", color="#d7191c", markersize=8, mew=2, zorder=4)
+                is_pad = r < padding or c < padding or r >= hp - padding or c >= wp - padding
+                gid = "unread-padding" if is_pad else "unread-pixel"
+                unread[gid] += 1
+                ax.plot(
+                    c + 0.5,
+                    r + 0.5,
+                    "x",
+                    color=style.GRID if is_pad else "#d7191c",
+                    markersize=5 if is_pad else 8,
+                    mew=1.2 if is_pad else 2,
+                    zorder=4,
+                    gid=gid,
+                )
     lines = [
-        "OH = " + output_size_formula(H, KH, stride, padding, ("H", "KH")),
-        "OW = " + output_size_formula(W, KW, stride, padding, ("W", "KW")),
+        "OH = " + output_size_formula(H, KH, stride, padding, ("H", "KH"), floor),
+        "OW = " + output_size_formula(W, KW, stride, padding, ("W", "KW"), floor),
     ]
-    valid = len(rows) and len(cols) and reach_r >= hp - padding and reach_c >= wp - padding
     try:
-        oh, ow = output_size(H, KH, stride, padding), output_size(W, KW, stride, padding)
+        oh = output_size(H, KH, stride, padding, floor=floor)
+        ow = output_size(W, KW, stride, padding, floor=floor)
     except ValueError:
         oh = ow = None
-    if oh is not None and valid:
+    if oh is not None:
         k = min(highlight, oh * ow - 1)  # a slider may run past the last window
         r, c = divmod(k, ow)
         ax.add_patch(
@@ -106,8 +125,11 @@ def plot_padding_stride(H, W, KH, KW, stride=1, padding=0, ax=None, highlight=0)
         )
         width = x_out + ow
     else:
-        lines.append("red crosses: pixels that no window covers")
         width = wp
+    if unread["unread-pixel"]:
+        lines.append("red crosses: real pixels that no window reads")
+    if unread["unread-padding"]:
+        lines.append("grey crosses: padding that no window reads")
     return finish(ax, width, max(hp, oh or 0), "\n".join(lines))
 
 
