@@ -7,6 +7,11 @@ inside scikit-learn (no download). Shapes::
     y   (N,)           int64 labels 0..9
     logits (N, 10)
 
+Model selection uses three sets: :func:`load_digits_split` with ``val_size`` holds out a
+validation set from the training part; :func:`train` with ``val=(x_val, y_val)`` keeps the
+epoch with the best validation metric (and can stop early), and the test set is evaluated
+once, at the end, by the caller (:func:`evaluate`).
+
 :func:`train` is deterministic: the same model, optimiser settings, data and ``rng`` seed give
 the same history, bit for bit. Nothing reads the clock or any global random state.
 """
@@ -20,6 +25,9 @@ from .nn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, make_rng
 
 __all__ = [
     "load_digits_split",
+    "shift_images",
+    "shifted_accuracy",
+    "grad_rms",
     "make_digits_cnn",
     "iterate_minibatches",
     "train",
@@ -31,21 +39,34 @@ __all__ = [
 ]
 
 
-def load_digits_split(test_size=0.25, seed=0):
-    """The digits, split into training and test sets with the same class proportions.
+def _check_fraction(name, value):
+    """``value`` as a float in [0.01, 0.99], or raise ``TypeError``/``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (float, np.floating)):
+        raise TypeError(f"{name} must be a fraction such as 0.25, got {value!r}")
+    if not 0.01 <= value <= 0.99:
+        raise ValueError(f"{name} must lie in [0.01, 0.99], got {value}")
+    return float(value)
+
+
+def load_digits_split(test_size=0.25, seed=0, val_size=None):
+    """The digits, split into training (and validation) and test sets, stratified by class.
 
     Returns ``x_train (N_train, 1, 8, 8)``, ``y_train (N_train,)``, ``x_test (N_test, 1, 8, 8)``,
     ``y_test (N_test,)``: pixels divided by 16 into [0, 1] as float64, labels int64. The split is
     ``sklearn.model_selection.train_test_split(..., stratify=y, random_state=seed)``, so a seed
     fixes it. With ``test_size=0.25``: 1347 training and 450 test images.
+
+    ``val_size`` (a fraction of the *training* part, or None) splits that part once more, in
+    the same stratified, seeded way, and six arrays come back: ``x_train, y_train, x_val,
+    y_val, x_test, y_test``. The test set is the same as without ``val_size``. With the
+    defaults and ``val_size=0.2``: 1077 training, 270 validation and 450 test images.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if isinstance(test_size, bool) or not isinstance(test_size, (float, np.floating)):
-        raise TypeError(f"test_size must be a fraction such as 0.25, got {test_size!r}")
-    if not 0.01 <= test_size <= 0.99:
-        raise ValueError(f"test_size must lie in [0.01, 0.99], got {test_size}")
+    test_size = _check_fraction("test_size", test_size)
+    if val_size is not None:
+        val_size = _check_fraction("val_size", val_size)
     seed = check_int("seed", seed, 0)
 
     digits = load_digits()
@@ -54,7 +75,70 @@ def load_digits_split(test_size=0.25, seed=0):
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=test_size, stratify=y, random_state=seed
     )
-    return x_train, y_train, x_test, y_test
+    if val_size is None:
+        return x_train, y_train, x_test, y_test
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_train, y_train, test_size=val_size, stratify=y_train, random_state=seed
+    )
+    return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+def shift_images(x, rows=0, cols=0):
+    """``x (N, C, H, W)`` moved ``rows`` pixels down and ``cols`` right; zeros come in.
+
+    Negative numbers move up or left. Unlike ``np.roll``, nothing wraps around: the pixels
+    pushed past the edge are lost and the strip left behind is 0 (blank paper for the digits).
+    Returns a new array of the same shape and dtype. ``|rows| < H`` and ``|cols| < W``.
+    """
+    x = as_numeric("x", x)
+    if x.ndim != 4:
+        raise ValueError(f"x must have 4 dimensions (N, C, H, W), got shape {x.shape}")
+    h, w = x.shape[2:]
+    for name, value, size, axis in (("rows", rows, h, "H"), ("cols", cols, w, "W")):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        if abs(value) >= size:
+            raise ValueError(
+                f"a shift of {name}={value} moves every pixel out of an image of {axis}={size}"
+            )
+    out = np.zeros_like(x)
+    src_r, dst_r = slice(max(-rows, 0), h - max(rows, 0)), slice(max(rows, 0), h - max(-rows, 0))
+    src_c, dst_c = slice(max(-cols, 0), w - max(cols, 0)), slice(max(cols, 0), w - max(-cols, 0))
+    out[:, :, dst_r, dst_c] = x[:, :, src_r, src_c]
+    return out
+
+
+def shifted_accuracy(model, x, y, shifts=((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))):
+    """Accuracy of ``model`` on ``x (N, C, H, W)``, ``y (N,)`` shifted by each ``(rows, cols)``.
+
+    Returns ``{(rows, cols): accuracy}`` in the order of ``shifts`` (see :func:`shift_images`;
+    ``(0, 0)`` is the unshifted set). Predictions are made in eval mode.
+    """
+    y = _labels("y", y)
+    return {(int(r), int(c)): accuracy(y, model.predict(shift_images(x, r, c))) for r, c in shifts}
+
+
+def grad_rms(model, grad_norm):
+    """Per-parameter RMS gradient of each layer: its gradient norm over ``sqrt(parameters)``.
+
+    ``grad_norm`` is ``history["grad_norm"]`` from :func:`train`, ``{"0.Conv2D": [...], ...}``
+    with one Euclidean norm per step; layer ``i`` of ``model`` (a ``Sequential``) has ``P_i``
+    parameters. Returns ``{key: rms (steps,)}`` with ``rms = norm / sqrt(P_i)``: the root mean
+    square of one gradient entry, which compares layers of different sizes (the norm grows
+    with the number of entries even when every entry has the same size).
+    """
+    out = {}
+    for key, norms in grad_norm.items():
+        index, _, name = key.partition(".")
+        layers = getattr(model, "layers", None)
+        if not (index.isdigit() and isinstance(layers, list) and int(index) < len(layers)):
+            raise ValueError(f"grad_norm key {key!r} names no layer of the model")
+        layer = layers[int(index)]
+        if type(layer).__name__ != name:
+            raise ValueError(f"grad_norm key {key!r} but layer {index} is {type(layer).__name__}")
+        size = sum(p.size for p in layer.params.values())
+        out[key] = np.asarray(norms, dtype=float) / np.sqrt(size)
+    return out
 
 
 def make_digits_cnn(rng=None, channels=16, num_classes=10, dtype=np.float64):
@@ -193,11 +277,72 @@ def _non_finite_error(value, epoch, step, steps_per_epoch):
     )
 
 
-def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False, check_finite=True):
+MONITORS = ("val_loss", "val_acc")
+
+
+def _check_sets(data, val):
+    """The (name, x, y) sets :func:`train` uses, checked: training first, then test, val."""
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
+        got = f"{len(data)} items" if isinstance(data, (tuple, list)) else type(data).__name__
+        raise ValueError(
+            f"data must be a tuple (x_train, y_train) or (x_train, y_train, x_test, y_test), "
+            f"got {got}"
+        )
+    names = ("x_train", "y_train", "x_test", "y_test")[: len(data)]
+    arrays = [as_numeric(name, a) for name, a in zip(names, data)]
+    if any(len(arrays[i]) != len(arrays[i + 1]) for i in range(0, len(arrays), 2)):
+        raise ValueError(
+            f"data must be ({', '.join(names)}) with matching lengths, got "
+            f"{', '.join(str(len(a)) for a in arrays)}"
+        )
+    sets = [("train", arrays[0], arrays[1])]
+    if len(arrays) == 4:
+        sets.append(("test", arrays[2], arrays[3]))
+    if val is not None:
+        if not isinstance(val, (tuple, list)) or len(val) != 2:
+            raise ValueError("val must be a tuple (x_val, y_val)")
+        x_val, y_val = as_numeric("x_val", val[0]), as_numeric("y_val", val[1])
+        if len(x_val) != len(y_val):
+            raise ValueError(
+                f"val must be (x_val, y_val) with matching lengths, got {len(x_val)}, {len(y_val)}"
+            )
+        sets.append(("val", x_val, y_val))
+    sizes = {name: len(x) for name, x, _ in sets}
+    if 0 in sizes.values():
+        words = {"train": "training", "test": "test", "val": "validation"}
+        counts = " and ".join(f"{n} {words[name]}" for name, n in sizes.items())
+        listed = " and ".join(words[name] for name in sizes)
+        raise ValueError(f"the {listed} sets must not be empty, got {counts} samples")
+    x_train = sets[0][1]
+    for name, x, _ in sets[1:]:
+        if x.shape[1:] != x_train.shape[1:]:
+            raise ValueError(
+                f"training and {'test' if name == 'test' else 'validation'} samples must have "
+                f"one shape, got x_train {x_train.shape} and x_{name} {x.shape}"
+            )
+    return sets
+
+
+def train(
+    model,
+    optimiser,
+    loss,
+    data,
+    epochs,
+    batch_size,
+    rng,
+    progress=False,
+    check_finite=True,
+    val=None,
+    patience=None,
+    monitor="val_loss",
+    restore_best=True,
+):
     """Train ``model`` with minibatch gradient descent; return the history.
 
-    ``data = (x_train, y_train, x_test, y_test)`` as from :func:`load_digits_split`. Each epoch
-    shuffles the training set with ``rng`` (:func:`iterate_minibatches`) and, per batch, runs
+    ``data`` is ``(x_train, y_train)`` or ``(x_train, y_train, x_test, y_test)``, with
+    ``x (N, ...)`` and ``y (N,)``. Each epoch shuffles the training set with ``rng``
+    (:func:`iterate_minibatches`) and, per batch, runs
     ``loss.forward(model.forward(xb), yb)``, ``model.backward(loss.backward())`` and
     ``optimiser.step()``. The optimiser is the caller's, so its velocities or moments carry
     over from epoch to epoch (and from one call of ``train`` to the next).
@@ -205,42 +350,40 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
     The history is a dict of lists:
 
     * ``"train_loss"``: per epoch, the mean of that epoch's minibatch losses (weighted by size);
-    * ``"train_acc"``, ``"test_acc"``, ``"test_loss"``: per epoch, measured after it in eval mode;
+    * ``"train_acc"``, and ``"test_loss"``, ``"test_acc"`` if ``data`` holds a test set, and
+      ``"val_loss"``, ``"val_acc"`` if ``val`` is given: per epoch, measured after it in eval
+      mode;
     * ``"batch_loss"``: per step, the minibatch loss;
     * ``"grad_norm"``: a dict ``{"0.Conv2D": [...], "4.Dense": [...]}`` with, per step, the
       Euclidean norm of all of that layer's gradients together (before the update).
+
+    **Validation and early stopping.** ``val = (x_val, y_val)`` is evaluated after every
+    epoch. The best epoch is the first one with the lowest ``"val_loss"`` or, with
+    ``monitor="val_acc"``, the highest validation accuracy; ``history["best_epoch"]`` holds it,
+    counted from 1 like the epochs of the learning curves (None if ``epochs == 0``; an epoch
+    whose monitored value is NaN, possible with ``check_finite=False``, never counts). With
+    ``patience=k``, training stops once ``k`` epochs in a row have not improved on the best
+    (so ``len(history["train_loss"])`` may be less than ``epochs``); with ``patience=None`` all
+    ``epochs`` run. ``restore_best=True`` then writes the parameters of the best epoch back
+    into ``model.params`` (in place, so the optimiser still holds the model's arrays; its own
+    state, velocities or moments, stays that of the last epoch). ``patience`` and ``monitor``
+    need ``val``. Without ``val`` nothing of this happens and the last epoch's model is kept.
 
     ``progress=True`` shows a tqdm progress bar (off by default, so output is deterministic).
 
     ``check_finite=True`` (the default) stops training with a ``FloatingPointError`` naming the
     epoch and step as soon as a minibatch loss is NaN or infinite, before the optimiser step
-    that would spread it into every parameter, and after an epoch whose test loss is not
-    finite. ``check_finite=False`` turns both checks off for this run, and the optimiser's own
-    check of its gradients (:attr:`conv.optim.Optimiser.check_finite`) with them.
-    Before the first epoch, the arguments are checked: a model with ``forward``/``backward``/
-    ``params``/``grads``, an optimiser with ``step``, a loss with ``forward``/``backward``, and
-    ``data`` as four arrays with matching lengths, non-empty sets and one sample shape.
+    that would spread it into every parameter, and after an epoch whose test or validation
+    loss is not finite. ``check_finite=False`` turns these checks off for this run, and the
+    optimiser's own check of its gradients (:attr:`conv.optim.Optimiser.check_finite`) with
+    them. Before the first epoch, the arguments are checked: a model with
+    ``forward``/``backward``/``params``/``grads``, an optimiser with ``step``, a loss with
+    ``forward``/``backward``, ``data`` and ``val`` as arrays with matching lengths, non-empty
+    sets and one sample shape, ``patience >= 1`` and ``monitor`` one of ``"val_loss"``,
+    ``"val_acc"``.
     """
-    if not isinstance(data, (tuple, list)) or len(data) != 4:
-        raise ValueError("data must be a tuple (x_train, y_train, x_test, y_test)")
-    x_train, y_train, x_test, y_test = (
-        as_numeric(name, a) for name, a in zip(("x_train", "y_train", "x_test", "y_test"), data)
-    )
-    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-        raise ValueError(
-            f"data must be (x_train, y_train, x_test, y_test) with matching lengths, got "
-            f"{len(x_train)}, {len(y_train)}, {len(x_test)}, {len(y_test)}"
-        )
-    if len(x_train) == 0 or len(x_test) == 0:
-        raise ValueError(
-            f"the training and test sets must not be empty, got {len(x_train)} training and "
-            f"{len(x_test)} test samples"
-        )
-    if x_train.shape[1:] != x_test.shape[1:]:
-        raise ValueError(
-            f"training and test samples must have one shape, got x_train {x_train.shape} and "
-            f"x_test {x_test.shape}"
-        )
+    sets = _check_sets(data, val)
+    (_, x_train, y_train), evaluated = sets[0], sets[1:]
     _check_duck("model", model, ("forward", "backward", "train", "eval"))
     for attr in ("params", "grads"):
         if not isinstance(getattr(model, attr, None), dict):
@@ -249,17 +392,28 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
     _check_duck("loss", loss, ("forward", "backward"))
     epochs = check_int("epochs", epochs, 0)
     batch_size = check_int("batch_size", batch_size, 1)
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be 'val_loss' or 'val_acc', got {monitor!r}")
+    if patience is not None:
+        patience = check_int("patience", patience, 1)
+    if val is None and (patience is not None or monitor != "val_loss"):
+        raise ValueError(
+            f"patience={patience!r}, monitor={monitor!r} choose an epoch on validation data: "
+            "pass val=(x_val, y_val)"
+        )
+    if not isinstance(restore_best, (bool, np.bool_)):
+        raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
     rng = make_rng(rng)
     layers = _grad_norm_keys(model)
     optimiser_checks = getattr(optimiser, "check_finite", None)
-    history = {
-        "train_loss": [],
-        "train_acc": [],
-        "test_loss": [],
-        "test_acc": [],
-        "batch_loss": [],
-        "grad_norm": {key: [] for key, _ in layers},
-    }
+    history = {"train_loss": [], "train_acc": []}
+    for name, _, _ in evaluated:
+        history[f"{name}_loss"], history[f"{name}_acc"] = [], []
+    history["batch_loss"] = []
+    history["grad_norm"] = {key: [] for key, _ in layers}
+    if val is not None:
+        history["best_epoch"] = None
+    best_value, best_params, waited = None, None, 0
     n = len(x_train)
     steps_per_epoch = -(-n // batch_size)
     bar = None
@@ -289,24 +443,46 @@ def train(model, optimiser, loss, data, epochs, batch_size, rng, progress=False,
                     bar.update(1)
             history["train_loss"].append(total / n)
             _, train_acc = evaluate(model, loss, x_train, y_train)
-            test_loss, test_acc = evaluate(model, loss, x_test, y_test)
-            if check_finite and not np.isfinite(test_loss):
-                raise FloatingPointError(
-                    f"the test loss became {test_loss} after epoch {epoch + 1} (the training "
-                    "losses were finite): look for NaN or infinite test inputs"
-                )
             history["train_acc"].append(train_acc)
-            history["test_loss"].append(test_loss)
-            history["test_acc"].append(test_acc)
+            for name, x, y in evaluated:
+                set_loss, set_acc = evaluate(model, loss, x, y)
+                if check_finite and not np.isfinite(set_loss):
+                    word = "test" if name == "test" else "validation"
+                    raise FloatingPointError(
+                        f"the {word} loss became {set_loss} after epoch {epoch + 1} (the "
+                        f"training losses were finite): look for NaN or infinite {word} inputs"
+                    )
+                history[f"{name}_loss"].append(set_loss)
+                history[f"{name}_acc"].append(set_acc)
             if bar is not None:
-                bar.set_postfix(
-                    epoch=epoch + 1, loss=f"{total / n:.4f}", test_acc=f"{test_acc:.3f}"
-                )
+                shown = {
+                    f"{name}_acc": f"{history[f'{name}_acc'][-1]:.3f}" for name, _, _ in evaluated
+                }
+                bar.set_postfix(epoch=epoch + 1, loss=f"{total / n:.4f}", **shown)
+            if val is None:
+                continue
+            current = history[monitor][-1]
+            improved = not np.isnan(current) and (
+                best_value is None
+                or (current < best_value if monitor == "val_loss" else current > best_value)
+            )
+            if improved:
+                best_value, waited = current, 0
+                history["best_epoch"] = epoch + 1
+                if restore_best:
+                    best_params = {key: p.copy() for key, p in model.params.items()}
+            else:
+                waited += 1
+                if patience is not None and waited >= patience:
+                    break
     finally:
         if bar is not None:
             bar.close()
         if optimiser_checks is not None:
             optimiser.check_finite = optimiser_checks
+    if best_params is not None:
+        for key, p in model.params.items():
+            p[...] = best_params[key]
     return history
 
 

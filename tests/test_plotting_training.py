@@ -139,3 +139,53 @@ def test_plot_grad_norms_smoothing_is_a_running_mean():
     assert mean.get_label() == "0.Conv2D" and raw.get_label().startswith("_")
     with pytest.raises(ValueError, match="empty"):
         pt.plot_grad_norms({})
+
+
+def _history_with_validation(epochs=5, best=3):
+    h = _history(epochs)
+    del h["test_loss"], h["test_acc"]
+    e = np.arange(1, epochs + 1)
+    h["val_loss"] = list(0.5 + (e - best) ** 2 / 10)  # lowest at epoch `best`
+    h["val_acc"] = list(0.9 - (e - best) ** 2 / 100)
+    h["best_epoch"] = best
+    return h
+
+
+def test_plot_history_draws_validation_and_marks_the_best_epoch():
+    h = _history_with_validation()
+    fig = pt.plot_history(h)
+    loss_ax, acc_ax = fig.axes
+    curves = [line for line in loss_ax.get_lines() if line.get_gid() != "best_epoch"]
+    assert [line.get_label() for line in curves] == ["training", "validation"]
+    np.testing.assert_allclose(curves[1].get_ydata(), h["val_loss"])
+    assert curves[1].get_color() == pt.VAL != pt.TRAIN
+    val_acc = [line for line in acc_ax.get_lines() if line.get_label() == "validation"]
+    np.testing.assert_allclose(val_acc[0].get_ydata(), 100 * np.array(h["val_acc"]))
+    for ax in (loss_ax, acc_ax):
+        (marker,) = [line for line in ax.get_lines() if line.get_gid() == "best_epoch"]
+        np.testing.assert_array_equal(marker.get_xdata(), [3, 3])
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["training", "validation", "best on validation (epoch 3)"]
+
+
+def test_plot_history_with_validation_and_test_and_no_best_marker_without_validation():
+    h = _history_with_validation()
+    h["test_loss"], h["test_acc"] = _history()["test_loss"][:4] + [0.3], [0.9] * 5
+    loss_ax, _ = pt.plot_history(h).axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == [
+        "training",
+        "validation",
+        "test",
+        "best on validation (epoch 3)",
+    ]
+    assert loss_ax.get_lines()[2].get_color() == pt.TEST
+    loss_ax, _ = pt.plot_history(_history()).axes  # no validation: no marker
+    assert not [line for line in loss_ax.get_lines() if line.get_gid() == "best_epoch"]
+
+
+def test_plot_history_draws_into_a_given_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    assert pt.plot_history(_history_with_validation(), fig=fig) is fig
+    assert len(fig.axes) == 2

@@ -11,9 +11,12 @@ from conv.train import (
     confusion_matrix,
     conv_feature_maps,
     evaluate,
+    grad_rms,
     iterate_minibatches,
     load_digits_split,
     make_digits_cnn,
+    shift_images,
+    shifted_accuracy,
     train,
 )
 
@@ -293,6 +296,8 @@ def test_empty_sets_are_refused_before_any_epoch(small):
         train(model, opt, loss, empty_test, 1, 32, rng=0)
     with pytest.raises(ValueError, match="tuple"):
         train(model, opt, loss, small[:3], 1, 32, rng=0)
+    with pytest.raises(ValueError, match=r"\(x_train, y_train, x_test, y_test\), got 3 items"):
+        train(model, opt, loss, small[:3], 1, 32, rng=0)
 
 
 def test_evaluate_errors(small):
@@ -337,3 +342,302 @@ def test_dead_filters_counts_filters_never_positive():
 def test_load_digits_split_checks_its_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         load_digits_split(**kwargs)
+
+
+# --- three sets: training, validation, test ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_val():
+    return load_digits_split(val_size=0.2)
+
+
+def _rows(x, y):
+    """The set of (image, label) pairs, order ignored: images as bytes."""
+    return sorted(zip((img.tobytes() for img in x), y.tolist()))
+
+
+def test_split_with_validation_sizes(digits, digits_val):
+    x_train, y_train, x_val, y_val, x_test, y_test = digits_val
+    assert x_train.shape == (1077, 1, 8, 8) and x_val.shape == (270, 1, 8, 8)
+    assert y_train.shape == (1077,) and y_val.shape == (270,) and x_test.shape == (450, 1, 8, 8)
+    assert x_val.dtype == np.float64 and y_val.dtype == np.int64
+    # The test set is the one of the 4-array split; training + validation is its training set.
+    np.testing.assert_array_equal(x_test, digits[2])
+    np.testing.assert_array_equal(y_test, digits[3])
+    both = _rows(np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val]))
+    assert both == _rows(digits[0], digits[1])
+    assert not set(_rows(x_train, y_train)) & set(_rows(x_val, y_val))  # no image in both
+
+
+def test_split_with_validation_is_stratified(digits, digits_val):
+    _, y_train, _, y_val, _, _ = digits_val
+    per_class = np.bincount(digits[1], minlength=10)  # the 1347 images split 4:1
+    n_val = np.bincount(y_val, minlength=10)
+    assert np.all(np.abs(n_val - per_class * 270 / 1347) <= 1)
+    np.testing.assert_array_equal(n_val + np.bincount(y_train, minlength=10), per_class)
+
+
+def test_split_with_validation_is_fixed_by_the_seed(digits_val):
+    again = load_digits_split(val_size=0.2)
+    for a, b in zip(digits_val, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(load_digits_split(val_size=0.2, seed=1)[3], digits_val[3])
+    assert len(load_digits_split(val_size=0.5)[3]) == 674  # half of 1347, rounded up
+
+
+@pytest.mark.parametrize(
+    ("val_size", "error", "match"),
+    [
+        (1, TypeError, "val_size must be a fraction such as 0.25, got 1"),
+        (True, TypeError, "val_size must be a fraction"),
+        ("0.2", TypeError, "val_size must be a fraction"),
+        (0.995, ValueError, r"val_size must lie in \[0.01, 0.99\], got 0.995"),
+        (0.0, ValueError, r"val_size must lie in \[0.01, 0.99\], got 0.0"),
+    ],
+)
+def test_val_size_is_checked(val_size, error, match):
+    with pytest.raises(error, match=match):
+        load_digits_split(val_size=val_size)
+
+
+@pytest.fixture(scope="module")
+def small_val(digits_val):
+    """300 training and 120 validation images of the six-array split."""
+    x_train, y_train, x_val, y_val, _, _ = digits_val
+    return (x_train[:300], y_train[:300]), (x_val[:120], y_val[:120])
+
+
+def run_val(small_val, epochs=10, lr=0.2, **kw):
+    """SGD with momentum on the small sets; lr=0.2 overshoots, so validation loss turns up."""
+    model = make_digits_cnn(rng=0)
+    opt = SGD(model, lr=lr, momentum=0.9)
+    data, val = small_val
+    history = train(model, opt, SoftmaxCrossEntropy(), data, epochs, 32, rng=0, val=val, **kw)
+    return model, history
+
+
+@pytest.fixture(scope="module")
+def params_after(small_val):
+    """``params_after(epochs, lr)``: the parameters after that many epochs of the same run
+    with no validation at all (each computed once per module)."""
+    cache = {}
+
+    def get(epochs, lr=0.2):
+        if (epochs, lr) not in cache:
+            model = make_digits_cnn(rng=0)
+            opt = SGD(model, lr=lr, momentum=0.9)
+            train(model, opt, SoftmaxCrossEntropy(), small_val[0], epochs, 32, rng=0)
+            cache[epochs, lr] = model.params
+        return cache[epochs, lr]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def full_run(small_val):
+    """The lr=0.2 run with validation, every one of its 10 epochs."""
+    return run_val(small_val)
+
+
+def test_validation_history_keys(small_val):
+    _, history = run_val(small_val, epochs=2)
+    assert set(history) == {
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "batch_loss",
+        "grad_norm",
+        "best_epoch",
+    }
+    assert len(history["val_loss"]) == len(history["val_acc"]) == 2
+
+
+def test_best_epoch_is_the_lowest_validation_loss_and_its_parameters_are_restored(
+    small_val, full_run, params_after
+):
+    model, history = full_run
+    best = history["best_epoch"]
+    assert len(history["val_loss"]) == 10  # patience=None: every epoch runs
+    assert 1 < best < 10, "the run must turn up for this test to mean anything"
+    assert best == int(np.argmin(history["val_loss"])) + 1
+    # The model holds the parameters of epoch `best`, not those of the last epoch.
+    expected, last = params_after(best), params_after(10)
+    for key, p in model.params.items():
+        np.testing.assert_array_equal(p, expected[key])
+        assert not np.array_equal(p, last[key])
+    loss, acc = evaluate(model, SoftmaxCrossEntropy(), *small_val[1])
+    assert (loss, acc) == (history["val_loss"][best - 1], history["val_acc"][best - 1])
+
+
+def test_monitor_val_acc_takes_the_first_of_tied_best_epochs(small_val, params_after):
+    model, history = run_val(small_val, lr=0.1, monitor="val_acc")
+    acc = np.array(history["val_acc"])
+    best = history["best_epoch"]
+    assert best == int(np.argmax(acc)) + 1
+    assert np.sum(acc == acc.max()) > 1 and acc[-1] == acc.max()  # a tie with the last epoch
+    assert best < 10
+    for key, p in model.params.items():
+        np.testing.assert_array_equal(p, params_after(best, lr=0.1)[key])
+
+
+def test_patience_stops_after_that_many_epochs_without_improvement(small_val, full_run):
+    _, full = full_run
+    _, stopped = run_val(small_val, patience=1)
+    best = full["best_epoch"]
+    assert stopped["best_epoch"] == best
+    assert len(stopped["val_loss"]) == best + 1 < 10  # one epoch worse than the best, then stop
+    assert stopped["val_loss"] == full["val_loss"][: best + 1]  # the same run, cut short
+    assert stopped["val_loss"][-1] >= stopped["val_loss"][best - 1]
+    assert len(stopped["batch_loss"]) == (best + 1) * 10
+
+
+def test_restore_best_false_keeps_the_last_epoch(small_val, params_after):
+    model, history = run_val(small_val, restore_best=False)
+    assert history["best_epoch"] < 10
+    for key, p in model.params.items():
+        np.testing.assert_array_equal(p, params_after(10)[key])
+
+
+def test_no_epochs_with_validation_has_no_best_epoch(small_val):
+    model, history = run_val(small_val, epochs=0)
+    assert history["best_epoch"] is None and history["val_loss"] == []
+    for key, p in model.params.items():
+        np.testing.assert_array_equal(p, make_digits_cnn(rng=0).params[key])
+
+
+def test_training_set_alone_records_only_training(small_val):
+    model = make_digits_cnn(rng=0)
+    history = train(model, SGD(model, lr=0.05), SoftmaxCrossEntropy(), small_val[0], 1, 32, 0)
+    assert set(history) == {"train_loss", "train_acc", "batch_loss", "grad_norm"}
+
+
+def test_a_nan_validation_set_stops_after_the_epoch(small_val):
+    x_val = small_val[1][0].copy()
+    x_val[3, 0, 2, 2] = np.nan
+    with pytest.raises(FloatingPointError, match="validation loss became nan after epoch 1"):
+        run_val((small_val[0], (x_val, small_val[1][1])), epochs=2)
+
+
+def test_validation_arguments_are_checked_before_the_first_epoch(small_val):
+    model = make_digits_cnn(rng=0)
+    before = model.params["0.w"].copy()
+    opt, loss = SGD(model, lr=0.05), SoftmaxCrossEntropy()
+    data, (x_val, y_val) = small_val
+
+    def fit(**kw):
+        train(model, opt, loss, data, 1, 32, rng=0, **kw)
+
+    with pytest.raises(ValueError, match=r"patience=3, monitor='val_loss' .* val=\(x_val, y_val\)"):
+        fit(patience=3)
+    with pytest.raises(ValueError, match=r"monitor='val_acc' choose an epoch on validation"):
+        fit(monitor="val_acc")
+    with pytest.raises(ValueError, match="patience must be >= 1, got 0"):
+        fit(val=(x_val, y_val), patience=0)
+    with pytest.raises(TypeError, match="patience must be an integer, got 2.5"):
+        fit(val=(x_val, y_val), patience=2.5)
+    with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'val_acc', got 'acc'"):
+        fit(val=(x_val, y_val), monitor="acc")
+    with pytest.raises(ValueError, match=r"val must be a tuple \(x_val, y_val\)"):
+        fit(val=x_val)
+    with pytest.raises(ValueError, match="val must be .* matching lengths, got 120, 119"):
+        fit(val=(x_val, y_val[:-1]))
+    with pytest.raises(ValueError, match="300 training and 0 validation samples"):
+        fit(val=(x_val[:0], y_val[:0]))
+    x7 = np.zeros((120, 1, 7, 7))
+    with pytest.raises(ValueError, match=r"x_train \(300, 1, 8, 8\) and x_val \(120, 1, 7, 7\)"):
+        fit(val=(x7, y_val))
+    with pytest.raises(TypeError, match="restore_best must be True or False, got 'yes'"):
+        fit(val=(x_val, y_val), restore_best="yes")
+    with pytest.raises(
+        ValueError, match=r"\(x_train, y_train\) with matching lengths, got 300, 299"
+    ):
+        train(model, opt, loss, (data[0], data[1][:-1]), 1, 32, rng=0)
+    np.testing.assert_array_equal(model.params["0.w"], before)
+
+
+# --- shifted digits and per-parameter gradient size ---------------------------------------
+
+
+def test_shift_images_by_hand():
+    x = np.arange(1, 10, dtype=float).reshape(1, 1, 3, 3)
+    np.testing.assert_array_equal(shift_images(x, 1, 0)[0, 0], [[0, 0, 0], [1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(shift_images(x, 0, -1)[0, 0], [[2, 3, 0], [5, 6, 0], [8, 9, 0]])
+    np.testing.assert_array_equal(shift_images(x, -2, 1)[0, 0], [[0, 7, 8], [0, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(shift_images(x, 0, 0), x)
+    assert shift_images(x, 0, 0) is not x
+
+
+def test_shift_images_is_roll_without_wrapping():
+    x = np.random.default_rng(0).random((4, 2, 5, 6))
+    for rows, cols in [(1, 0), (-1, 2), (3, -4), (-4, -5)]:
+        expected = np.roll(x, (rows, cols), axis=(2, 3))
+        if rows > 0:
+            expected[:, :, :rows] = 0
+        elif rows < 0:
+            expected[:, :, rows:] = 0
+        if cols > 0:
+            expected[:, :, :, :cols] = 0
+        elif cols < 0:
+            expected[:, :, :, cols:] = 0
+        np.testing.assert_array_equal(shift_images(x, rows, cols), expected)
+
+
+def test_shift_images_errors():
+    x = np.zeros((2, 1, 8, 8))
+    with pytest.raises(ValueError, match="rows=8 moves every pixel out of an image of H=8"):
+        shift_images(x, 8, 0)
+    with pytest.raises(ValueError, match="cols=-9 moves every pixel out of an image of W=8"):
+        shift_images(x, 0, -9)
+    with pytest.raises(TypeError, match="rows must be an integer, got 1.0"):
+        shift_images(x, 1.0, 0)
+    with pytest.raises(ValueError, match=r"4 dimensions \(N, C, H, W\), got shape \(8, 8\)"):
+        shift_images(np.zeros((8, 8)), 1, 0)
+
+
+def test_shifted_accuracy_matches_predictions_on_shifted_digits(small):
+    model = make_digits_cnn(rng=0)
+    train(model, SGD(model, lr=0.05, momentum=0.9), SoftmaxCrossEntropy(), small[:2], 3, 32, 0)
+    x, y = small[2], small[3]
+    result = shifted_accuracy(model, x, y, shifts=[(0, 0), (0, 1), (-1, 0)])
+    assert list(result) == [(0, 0), (0, 1), (-1, 0)]
+    assert result[(0, 0)] == accuracy(y, model.predict(x))
+    assert result[(0, 1)] == accuracy(y, model.predict(shift_images(x, 0, 1)))
+    assert result[(0, 1)] != result[(0, 0)]  # the shift changes some predictions
+
+
+def test_grad_rms_is_the_root_mean_square_of_one_gradient_entry(small):
+    model = make_digits_cnn(rng=0)
+    history = train(model, SGD(model, lr=0.05), SoftmaxCrossEntropy(), small[:2], 1, 300, 0)
+    rms = grad_rms(model, history["grad_norm"])  # one step, on all 300 digits at once
+    assert set(rms) == {"0.Conv2D", "4.Dense"} and rms["0.Conv2D"].shape == (1,)
+    # The same from one backward pass by hand on the untrained model, entry by entry.
+    fresh, loss = make_digits_cnn(rng=0), SoftmaxCrossEntropy()
+    loss.forward(fresh.forward(small[0]), small[1])
+    fresh.backward(loss.backward())
+    for key, index in (("0.Conv2D", "0"), ("4.Dense", "4")):
+        entries = np.concatenate([g.ravel() for k, g in fresh.grads.items() if k[0] == index])
+        assert entries.size == (160 if index == "0" else 2570)
+        assert rms[key][0] == pytest.approx(np.sqrt(np.mean(entries**2)), rel=1e-10)
+
+
+def test_grad_rms_by_hand_and_errors():
+    model = make_digits_cnn(rng=0)
+    rms = grad_rms(model, {"0.Conv2D": [np.sqrt(160.0), 0.0], "4.Dense": [2 * np.sqrt(2570.0)]})
+    np.testing.assert_allclose(rms["0.Conv2D"], [1.0, 0.0])
+    np.testing.assert_allclose(rms["4.Dense"], [2.0])
+    with pytest.raises(ValueError, match="'7.Dense' names no layer"):
+        grad_rms(model, {"7.Dense": [1.0]})
+    with pytest.raises(ValueError, match="'1.Conv2D' but layer 1 is ReLU"):
+        grad_rms(model, {"1.Conv2D": [1.0]})
+
+
+def test_a_nan_validation_loss_never_counts_as_best_when_unchecked(small_val):
+    x_val = small_val[1][0].copy()
+    x_val[3, 0, 2, 2] = np.nan  # every epoch's validation loss is NaN
+    with np.errstate(invalid="ignore"):
+        model, history = run_val(
+            (small_val[0], (x_val, small_val[1][1])), epochs=2, check_finite=False
+        )
+    assert np.isnan(history["val_loss"]).all() and history["best_epoch"] is None

@@ -27,6 +27,7 @@ __all__ = [
 
 TRAIN = style.ACCENT  # training-set curves
 TEST = style.CURRENT  # test-set curves
+VAL = style.OUTPUT  # validation-set curves
 DIGIT_CMAP = "gray_r"  # ink dark on white paper
 WEIGHT_CMAP = "RdBu_r"  # weights: red positive, blue negative, white zero
 
@@ -79,24 +80,33 @@ def plot_digits(x, labels=None, fig=None, ncols=10, title=None):
 
 
 def plot_history(history, fig=None):
-    """Loss (left) and accuracy (right) per epoch, training set blue, test set orange.
+    """Loss (left) and accuracy (right) per epoch: training blue, validation purple, test orange.
 
-    ``history`` is the dict from :func:`conv.train.train`: lists ``train_loss``, ``test_loss``,
-    ``train_acc``, ``test_acc`` of one value per epoch. The loss axis is logarithmic. Returns
-    the figure with two axes.
+    ``history`` is the dict from :func:`conv.train.train`: lists ``train_loss``, ``train_acc``
+    and, if present, ``val_loss``/``val_acc`` and ``test_loss``/``test_acc``, one value per
+    epoch. If it holds a ``best_epoch`` (training with validation data), a dashed vertical line
+    marks that epoch on both panels (``gid="best_epoch"``). The loss axis is logarithmic.
+    Returns the figure with two axes.
     """
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig = new_figure(fig, figsize=(8, 3))
     loss_ax, acc_ax = fig.subplots(1, 2)
-    loss_ax.plot(epochs, history["train_loss"], "o-", ms=3, color=TRAIN, label="training")
-    loss_ax.plot(epochs, history["test_loss"], "s-", ms=3, color=TEST, label="test")
+    curves = [("train", "training", "o-", TRAIN)]
+    for key, label, colour in (("val", "validation", VAL), ("test", "test", TEST)):
+        if f"{key}_loss" in history:
+            curves.append((key, label, "s-", colour))
+    for key, label, marker, colour in curves:
+        loss_ax.plot(epochs, history[f"{key}_loss"], marker, ms=3, color=colour, label=label)
+        acc = 100 * np.asarray(history[f"{key}_acc"])
+        acc_ax.plot(epochs, acc, marker, ms=3, color=colour, label=label)
     loss_ax.set_yscale("log")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss per epoch")
-    acc = [100 * np.asarray(history[k]) for k in ("train_acc", "test_acc")]
-    acc_ax.plot(epochs, acc[0], "o-", ms=3, color=TRAIN, label="training")
-    acc_ax.plot(epochs, acc[1], "s-", ms=3, color=TEST, label="test")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy per epoch")
+    best = history.get("best_epoch")
     for ax in (loss_ax, acc_ax):
+        if best is not None:
+            ax.axvline(best, color=style.GRID, ls="--", lw=1, gid="best_epoch",
+                       label=f"best on validation (epoch {best})")  # fmt: skip
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
     return fig
