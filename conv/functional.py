@@ -48,7 +48,7 @@ __all__ = [
 
 
 def batch_cols(x, kernel_h, kernel_w, stride, padding, dilation, oh, ow):
-    """Batch-major columns ``(N, C*KH*KW, OH*OW)`` of already-validated ``x (N, C, H, W)``.
+    """Batch-major columns ``cols_b (N, C*KH*KW, OH*OW)`` of already-validated ``x (N, C, H, W)``.
 
     ``batch_cols(x, ...)[n]`` holds the columns of image ``n``: it is ``im2col(x)[:, n::N]``.
     """
@@ -98,7 +98,7 @@ def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_n
     :func:`conv.bench.stage_breakdown` calls it with a ``lap`` clock to time each stage.
 
     Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns
-    ``(N, C*KH*KW, OH*OW)`` (else ``None``, and one chunk-sized buffer is reused). ``b`` may
+    ``cols_b (N, C*KH*KW, OH*OW)`` (else ``None``, and one chunk-sized buffer is reused). ``b`` may
     be ``None``. The columns carry a row of ones, so the GEMM also adds the bias, and the
     batched product lands in NCHW: nothing is left to do after it. ``lap(stage)`` is called
     after each stage of each chunk with ``"cols"`` and ``"gemm"``.
@@ -136,7 +136,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     The engine behind :func:`conv2d_backward` and :func:`backward_cols` (and, with a ``lap``
     clock, :func:`conv.bench.stage_breakdown`); the arrays must already be checked.
 
-    Reads the batch columns ``cols (N, C*KH*KW, OH*OW)`` when given, else rebuilds each
+    Reads the batch columns ``cols = cols_b (N, C*KH*KW, OH*OW)`` when given, else rebuilds each
     chunk's columns from ``x (N, C, H, W)``. Per chunk of ``m`` images::
 
         db   += dout_c summed over images and positions                (K,)
@@ -205,7 +205,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
 def forward_cols(x, w, b, stride, padding, dilation, oh, ow):
     """Forward pass on validated arrays; returns ``out (N, K, OH, OW)`` and the batch columns.
 
-    The columns ``(N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
+    The columns ``cols_b (N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
     :func:`backward_cols` needs again.
     """
     return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True)

@@ -36,6 +36,7 @@ __all__ = [
     "dilate",
     "flip_kernel",
     "flipped_conv_input_gradient",
+    "upsampling_errors",
 ]
 
 
@@ -237,3 +238,40 @@ def flipped_conv_input_gradient(dout, w, stride=1, padding=0):
     spread = dilate(dout.astype(dtype, copy=False), stride)
     flipped = flip_kernel(w).astype(dtype, copy=False)
     return conv2d_forward(spread, flipped, None, stride=1, padding=kh - 1 - padding)
+
+
+def upsampling_errors(truth, kernels, stride=2, border=2):
+    """How well transposed-convolution upsamplers rebuild ``truth (H, W)`` from its block means.
+
+    ``truth`` is shrunk by averaging ``stride x stride`` blocks (``H`` and ``W`` multiples of
+    ``stride``), then upsampled by :func:`conv_transpose2d_forward` with each
+    ``kernels[name] = (w (KH, KW), padding)`` at that stride. Returns
+    ``{name: (rms_inside, rms_border, upsampled (H, W))}``: the root-mean-square error over the
+    pixels at least ``border`` from the edge, over the ``border``-wide frame, and the image.
+    Separating the frame matters because padding means zeros outside the image there.
+    """
+    truth = check_array("truth", truth, 2, "(H, W)").astype(np.float64)
+    stride = check_int("stride", stride, 1)
+    border = check_int("border", border, 1)
+    h, w = truth.shape
+    if h % stride or w % stride:
+        raise ValueError(f"truth {truth.shape} must be a multiple of the stride {stride}")
+    if 2 * border >= min(h, w):
+        raise ValueError(f"a border of {border} leaves no inside in a {h}x{w} image")
+    shrunk = truth.reshape(h // stride, stride, w // stride, stride).mean(axis=(1, 3))
+    inside = np.zeros((h, w), bool)
+    inside[border:-border, border:-border] = True
+    result = {}
+    for name, (kernel, padding) in kernels.items():
+        kernel = check_array(f"kernels[{name!r}]", kernel, 2, "(KH, KW)")
+        up = conv_transpose2d_forward(shrunk[None, None], kernel[None, None], None, stride, padding)
+        if up.shape[2:] != truth.shape:
+            raise ValueError(
+                f"kernel {name!r} with padding {padding} upsamples to {up.shape[2:]}, "
+                f"not {truth.shape}"
+            )
+        err = up[0, 0] - truth
+        rms_in = float(np.sqrt(np.mean(err[inside] ** 2)))
+        rms_border = float(np.sqrt(np.mean(err[~inside] ** 2)))
+        result[name] = (rms_in, rms_border, up[0, 0])
+    return result

@@ -219,3 +219,23 @@ def test_output_padding_is_the_input_gradient_of_the_floor_convolution(
     g = lambda v: conv_transpose2d_forward(x, v, b, **kwargs, output_padding=op)  # noqa: E731
     assert conv.rel_error(dw, conv.numerical_gradient(g, w, dout)) < 1e-7
     np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)))
+
+
+def test_upsampling_errors_inside_and_border():
+    from conv.transposed import upsampling_errors
+
+    blocks = np.kron(np.arange(16.0).reshape(4, 4), np.ones((2, 2)))  # piecewise constant 8x8
+    tent = np.array([0.25, 0.75, 0.75, 0.25])
+    errors = upsampling_errors(
+        blocks, {"nearest": (np.ones((2, 2)), 0), "bilinear": (np.outer(tent, tent), 1)}
+    )
+    inside, frame, up = errors["nearest"]
+    assert inside == 0 and frame == 0 and np.array_equal(up, blocks)  # exact for blocks
+    inside, frame, _ = errors["bilinear"]
+    assert frame > inside > 0  # the zero padding hurts most at the border
+    diff = errors["bilinear"][2] - blocks
+    np.testing.assert_allclose(inside, np.sqrt(np.mean(diff[2:-2, 2:-2] ** 2)))
+    with pytest.raises(ValueError, match="multiple of the stride 2"):
+        upsampling_errors(np.ones((7, 8)), {"n": (np.ones((2, 2)), 0)})
+    with pytest.raises(ValueError, match=r"upsamples to \(6, 6\), not \(8, 8\)"):
+        upsampling_errors(blocks, {"bad": (np.ones((2, 2)), 1)})
