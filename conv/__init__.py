@@ -12,6 +12,7 @@ Numerical modules (numpy only, imported with the package):
 * :mod:`conv.naive`: the loop reference, which depends only on :mod:`conv.geometry`;
 * :mod:`conv.einsum`: the convolution as ``np.einsum`` on the window view;
 * :mod:`conv.transposed`: transposed convolution, dilation and the flipped kernel;
+* :mod:`conv.pooling`: max and average pooling, forward and backward;
 * :mod:`conv.connectivity`: which pixels feed which outputs through which weights;
 * :mod:`conv.gradcheck`: central differences, relative errors, whole-model checks;
 * :mod:`conv.nn`, :mod:`conv.optim`, :mod:`conv.train`: layers (``Conv2D`` included), He
@@ -34,6 +35,7 @@ from . import (
     naive,
     nn,
     optim,
+    pooling,
     train,
     transposed,
 )
@@ -52,6 +54,12 @@ from .im2col import (
     overlap_counts,
 )
 from .nn import Conv2D, he_std
+from .pooling import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 
 # ``conv.im2col`` is the function (the fast im2col); the module is ``sys.modules["conv.im2col"]``,
 # reached as ``from conv.im2col import ...``.
@@ -78,6 +86,11 @@ __all__ = [
     "geometry",
     "gradcheck",
     "he_std",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+    "pooling",
     "im2col",
     "im2col_fast",
     "im2col_indices",

@@ -27,6 +27,7 @@ __all__ = [
     "conv_output_shape",
     "check_conv_args",
     "check_dout",
+    "check_pool_args",
     "float_dtype",
     "pad_spatial",
     "output_size_formula",
@@ -320,3 +321,43 @@ def check_dout(dout, x_shape, w_shape, oh, ow) -> np.ndarray:
             f"dout must have the output's shape (N, K, OH, OW) = {expected}, got {dout.shape}"
         )
     return dout
+
+
+def check_pool_args(x, kernel_size, stride=None, padding=0, floor=False):
+    """Validate the arguments of a pooling layer; return them with ``(OH, OW)``.
+
+    ``x (N, C, H, W)`` (integers become float64, float32 stays), ``kernel_size`` an int or a
+    pair ``(KH, KW)``, ``stride`` None (the window), an int or a pair, ``padding`` an int at
+    most half the window (``P <= KH // 2`` and ``KW // 2``, as in the frameworks: more would
+    let a window hold only padding). Returns ``x, (KH, KW), (SH, SW), P, (OH, OW)``; errors
+    name the axis and show the arithmetic, as :func:`conv_output_shape` does.
+    """
+    x = check_array("x", x, 4, "(N, C, H, W)")
+    if np.iscomplexobj(x):
+        raise TypeError(f"x is complex ({x.dtype}): pooling compares real numbers")
+    x = x.astype(float_dtype(x), copy=False)
+    kh, kw = _int_pair("kernel_size", kernel_size)
+    sh, sw = (kh, kw) if stride is None else _int_pair("stride", stride)
+    padding = check_int("padding", padding, 0)
+    if padding > kh // 2 or padding > kw // 2:
+        raise ValueError(
+            f"padding must be at most half the {kh}x{kw} window (P <= {min(kh, kw) // 2}), "
+            f"got {padding}: a window could then hold only padding"
+        )
+    _, _, h, w = x.shape
+    sizes = []
+    for axis, size, k, s_ in (("height", h, kh, sh), ("width", w, kw, sw)):
+        try:
+            sizes.append(output_size(size, k, s_, padding, 1, floor))
+        except ValueError as exc:
+            raise ValueError(f"{axis} (size {size}, window {k}, stride {s_}): {exc}") from None
+    return x, (kh, kw), (sh, sw), padding, tuple(sizes)
+
+
+def _int_pair(name, value) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (KH, KW), got {value!r}")
+        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
+    value = check_int(name, value, 1)
+    return value, value

@@ -151,6 +151,16 @@ def col2im_teaching(
     return x_padded[:, :, padding : padding + h, padding : padding + w]
 
 
+def _pair(name, value):
+    """An int or a pair of ints (>= 1) as a pair ``(rows, cols)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {value!r}")
+        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
+    value = check_int(name, value, 1)
+    return value, value
+
+
 def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarray:
     """Every window of an (already padded) ``x_padded (N, C, Hp, Wp)``, as a strided view.
 
@@ -158,11 +168,12 @@ def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarra
     x_padded[n, c, S*oh + D*i, S*ow + D*j]``, sharing memory with ``x_padded`` (no copy;
     read-only). ``OH = (Hp - D*(KH - 1) - 1) // S + 1`` counts the windows that fit, so a
     caller that checked the geometry with :func:`conv.conv_output_shape` gets exactly its
-    ``(OH, OW)``. This is the one window view of the package: the fast ``im2col``, the einsum
-    convolution (:mod:`conv.einsum`) and max pooling (:class:`conv.nn.MaxPool2D`) read through it.
+    ``(OH, OW)``. ``stride`` may be a pair ``(SH, SW)`` (pooling with a rectangular window).
+    This is the one window view of the package: the fast ``im2col``, the einsum convolution
+    (:mod:`conv.einsum`) and pooling (:mod:`conv.pooling`) read through it.
     """
     kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
-    stride, dilation = check_int("stride", stride, 1), check_int("dilation", dilation, 1)
+    (sh, sw), dilation = _pair("stride", stride), check_int("dilation", dilation, 1)
     x_padded = np.asarray(x_padded)
     if x_padded.ndim < 2:
         raise ValueError(f"window_view needs an image (..., H, W), got shape {x_padded.shape}")
@@ -173,7 +184,7 @@ def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarra
             f"{x_padded.shape[-2]}x{x_padded.shape[-1]} (padded) image"
         )
     v = sliding_window_view(x_padded, (span_h, span_w), axis=(-2, -1))
-    return v[..., ::stride, ::stride, ::dilation, ::dilation]
+    return v[..., ::sh, ::sw, ::dilation, ::dilation]
 
 
 def im2col_fast(x, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False) -> np.ndarray:
@@ -217,20 +228,22 @@ def fold_windows(patches, out, stride=1, padding=0, dilation=1, axis=2) -> np.nd
     For each kernel offset ``(i, j)`` the block ``patches[..., i, j, :, :, ...]`` lands on the
     pixels ``(S*oh + D*i - P, S*ow + D*j - P)``: a strided slice of ``out``, so ``+=`` adds
     the overlaps (KH*KW vectorised additions, no scattered writes). Entries that would land in
-    the padding are skipped, so no padded buffer and no final crop are needed. This is the one
-    fold of the package: :func:`col2im_fast`, the backward pass of :mod:`conv.functional`,
-    :mod:`conv.einsum` and :class:`conv.nn.MaxPool2D` all call it. Returns ``out``.
+    the padding are skipped, so no padded buffer and no final crop are needed. ``stride`` may
+    be a pair ``(SH, SW)``. This is the one fold of the package: :func:`col2im_fast`, the
+    backward passes of :mod:`conv.functional`, :mod:`conv.einsum`, :mod:`conv.pooling` and
+    :mod:`conv.transposed` all call it. Returns ``out``.
     """
     kernel_h, kernel_w, oh, ow = patches.shape[axis : axis + 4]
     h, w = out.shape[axis : axis + 2]
+    sh, sw = _pair("stride", stride)
     lead = (slice(None),) * axis
     for i in range(kernel_h):
-        r_lo, r_hi, r0 = _span(oh, h, stride, i * dilation - padding)
+        r_lo, r_hi, r0 = _span(oh, h, sh, i * dilation - padding)
         for j in range(kernel_w):
-            c_lo, c_hi, c0 = _span(ow, w, stride, j * dilation - padding)
+            c_lo, c_hi, c0 = _span(ow, w, sw, j * dilation - padding)
             if r_hi > r_lo and c_hi > c_lo:
-                rows = slice(r0, r0 + stride * (r_hi - r_lo - 1) + 1, stride)
-                cols = slice(c0, c0 + stride * (c_hi - c_lo - 1) + 1, stride)
+                rows = slice(r0, r0 + sh * (r_hi - r_lo - 1) + 1, sh)
+                cols = slice(c0, c0 + sw * (c_hi - c_lo - 1) + 1, sw)
                 out[lead + (rows, cols)] += patches[
                     lead + (i, j, slice(r_lo, r_hi), slice(c_lo, c_hi))
                 ]

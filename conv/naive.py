@@ -15,12 +15,23 @@ from .geometry import (
     check_array,
     check_conv_args,
     check_dout,
+    check_pool_args,
     check_x_shape,
     conv_output_shape,
     float_dtype,
 )
 
-__all__ = ["conv2d_forward", "conv2d_backward", "im2col", "col2im", "corr2d"]
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward",
+    "im2col",
+    "col2im",
+    "corr2d",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+]
 
 
 def _pad(x, p):
@@ -141,3 +152,69 @@ def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, f
                                 cols[row, column]
                             )
     return xp[:, :, padding : padding + h, padding : padding + w]
+
+
+def _pool_windows(x, kernel_size, stride, padding, floor):
+    """Yield ``(n, c, r, q, cells)`` for every pooling window, with ``cells`` the list of
+    ``(row, col)`` inside the input (padding left out), in row-major order."""
+    x, (kh, kw), (sh, sw), p, (oh, ow) = check_pool_args(x, kernel_size, stride, padding, floor)
+    n, c, h, w = x.shape
+    for img in range(n):
+        for ch in range(c):
+            for r in range(oh):
+                for q in range(ow):
+                    cells = [
+                        (sh * r + i - p, sw * q + j - p)
+                        for i in range(kh)
+                        for j in range(kw)
+                        if 0 <= sh * r + i - p < h and 0 <= sw * q + j - p < w
+                    ]
+                    yield img, ch, r, q, cells
+
+
+def _pool_shape(x, kernel_size, stride, padding, floor):
+    x, (kh, kw), _, _, (oh, ow) = check_pool_args(x, kernel_size, stride, padding, floor)
+    return x, kh * kw, (x.shape[0], x.shape[1], oh, ow)
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, floor=False):
+    """Loop max pooling: the largest input pixel of every window (padding never wins)."""
+    x, _, shape = _pool_shape(x, kernel_size, stride, padding, floor)
+    out = np.empty(shape, dtype=x.dtype)
+    for n, c, r, q, cells in _pool_windows(x, kernel_size, stride, padding, floor):
+        out[n, c, r, q] = max(x[n, c, a, b] for a, b in cells)
+    return out
+
+
+def max_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, floor=False):
+    """Loop gradient: each window's ``dout`` is added to its first maximum, row-major."""
+    x, _, shape = _pool_shape(x, kernel_size, stride, padding, floor)
+    dout = check_dout(dout, x.shape, (x.shape[1],), *shape[2:])
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    for n, c, r, q, cells in _pool_windows(x, kernel_size, stride, padding, floor):
+        best = cells[0]
+        for a, b in cells[1:]:
+            if x[n, c, a, b] > x[n, c, best[0], best[1]]:  # strictly greater: first max wins
+                best = (a, b)
+        dx[n, c, best[0], best[1]] += dout[n, c, r, q]
+    return dx
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, floor=False):
+    """Loop average pooling: the sum of the pixels in the window over ``KH*KW``."""
+    x, area, shape = _pool_shape(x, kernel_size, stride, padding, floor)
+    out = np.empty(shape, dtype=x.dtype)
+    for n, c, r, q, cells in _pool_windows(x, kernel_size, stride, padding, floor):
+        out[n, c, r, q] = sum(x[n, c, a, b] for a, b in cells) / area
+    return out
+
+
+def avg_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, floor=False):
+    """Loop gradient: every pixel of a window receives ``dout / (KH*KW)``."""
+    x, area, shape = _pool_shape(x, kernel_size, stride, padding, floor)
+    dout = check_dout(dout, x.shape, (x.shape[1],), *shape[2:])
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    for n, c, r, q, cells in _pool_windows(x, kernel_size, stride, padding, floor):
+        for a, b in cells:
+            dx[n, c, a, b] += dout[n, c, r, q] / area
+    return dx

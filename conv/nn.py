@@ -6,7 +6,8 @@ a layer without parameters), ``forward(x)``, which caches what the backward pass
 
     Conv2D(C, K, F)      x (N, C, H, W)     -> out (N, K, OH, OW)   w (K, C, KH, KW), b (K,)
     ReLU                 x (any shape)      -> out (same shape)
-    MaxPool2D(F, S)      x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H - F) / S + 1
+    MaxPool2D(F, S, P)   x (N, C, H, W)     -> out (N, C, OH, OW)   OH = (H + 2P - F) / S + 1
+    AvgPool2D(F, S, P)   x (N, C, H, W)     -> out (N, C, OH, OW)   (the same geometry)
     Flatten              x (N, d1, d2, ...) -> out (N, d1*d2*...)
     Dense(D, M)          x (N, D)           -> out (N, M)           w (D, M), b (M,)
     SoftmaxCrossEntropy  logits (N, K), labels (N,) -> mean loss (a float); backward -> (N, K)
@@ -35,11 +36,16 @@ from .geometry import (
     check_conv_args,
     check_dout,
     check_int,
+    check_pool_args,
     check_x_shape,
     conv_output_shape,
-    output_size,
 )
-from .im2col import fold_windows, window_view
+from .pooling import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 
 __all__ = [
     "make_rng",
@@ -49,6 +55,7 @@ __all__ = [
     "Conv2D",
     "ReLU",
     "MaxPool2D",
+    "AvgPool2D",
     "Flatten",
     "Dense",
     "SoftmaxCrossEntropy",
@@ -290,31 +297,36 @@ class ReLU(Layer):
         return np.where(positive, dout, np.zeros((), dtype=dout.dtype))
 
 
-class MaxPool2D(Layer):
-    """Max pooling over ``F x F`` windows, stride ``S``: ``x (N, C, H, W) -> (N, C, OH, OW)``.
+class _Pool2D(Layer):
+    """Shared body of the pooling layers: geometry, checks and the cache of the input.
 
-    ``F`` is ``pool_size`` (not the padding ``P``).
-
-    ``out[n, c, oh, ow] = max_{i, j < F} x[n, c, S*oh + i, S*ow + j]``, with
-    ``OH = (H - F) / S + 1`` (no padding). ``stride=None`` means ``S = F``: windows that tile
-    the image. A geometry whose windows do not cover the input exactly raises ``ValueError``.
-
-    The windows are read through :func:`conv.im2col.window_view`, the same strided view
-    ``(N, C, OH, OW, F, F)`` as the fast ``im2col`` (no copy until the max is taken).
-
-    Backward: each window's ``dout`` goes to *one* input, the window's argmax. With ties it is
-    the first maximum in row-major order inside the window (smallest row offset, then smallest
-    column offset), which is what ``np.argmax`` returns. Where windows overlap, an input that is
-    the argmax of several windows receives the sum of their gradients.
+    ``pool_size`` is an int or a pair ``(KH, KW)``; ``stride=None`` means the window;
+    ``padding`` at most half the window; ``floor=True`` rounds the output size down. The
+    computation is :mod:`conv.pooling`'s (``_forward``/``_backward`` name the functions).
     """
 
-    def __init__(self, pool_size=2, stride=None):
+    _forward = None
+    _backward = None
+
+    def __init__(self, pool_size=2, stride=None, padding=0, floor=False):
         super().__init__()
-        self.pool_size = check_int("pool_size", pool_size, 1)
-        self.stride = self.pool_size if stride is None else check_int("stride", stride, 1)
+        size = _pair("pool_size", pool_size)
+        step = size if stride is None else _pair("stride", stride)
+        self.pool_size = size[0] if size[0] == size[1] else size  # an int when square
+        self.stride = step[0] if step[0] == step[1] else step
+        self.padding = check_int("padding", padding, 0)
+        if not isinstance(floor, (bool, np.bool_)):
+            raise TypeError(f"floor must be True or False, got {floor!r}")
+        self.floor = bool(floor)
+        check_pool_args(np.zeros((1, 1) + size), size, None, self.padding, True)  # P <= F // 2
+
+    def _args(self):
+        return self.pool_size, self.stride, self.padding, self.floor
 
     def __repr__(self):
-        return f"MaxPool2D(pool_size={self.pool_size}, stride={self.stride})"
+        size, stride, padding, floor = self._args()
+        extra = (f", padding={padding}" if padding else "") + (", floor=True" if floor else "")
+        return f"{type(self).__name__}(pool_size={size}, stride={stride}{extra})"
 
     def output_shape(self, input_shape):
         """``(N, C, H, W) -> (N, C, OH, OW)``; ``ValueError`` showing the arithmetic if no fit."""
@@ -322,44 +334,60 @@ class MaxPool2D(Layer):
             n, c, h, w = check_x_shape(input_shape, "input_shape")
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{self!r} needs an input shape (N, C, H, W): {exc}") from None
-        p, s = self.pool_size, self.stride
-        sizes = []
-        for axis, size in (("height", h), ("width", w)):
-            try:
-                sizes.append(output_size(size, p, s, 0))
-            except ValueError as exc:
-                raise ValueError(
-                    f"{self!r} does not fit input (N, C, H, W) = {tuple(input_shape)} along the "
-                    f"{axis}: {exc}"
-                ) from None
-        return (n, c, sizes[0], sizes[1])
+        size, stride, padding, floor = self._args()
+        try:
+            _, _, _, _, (oh, ow) = check_pool_args(
+                np.zeros((1, 1, h, w)), size, stride, padding, floor
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"{self!r} does not fit input (N, C, H, W) = {tuple(input_shape)} along the {exc}"
+            ) from None
+        return (n, c, oh, ow)
 
     def forward(self, x):
-        """Return ``out (N, C, OH, OW)`` (dtype of ``x``); keeps each window's argmax."""
+        """Return ``out (N, C, OH, OW)`` (a floating dtype: float32 stays float32)."""
         x = check_array("x", _real("x", x, repr(self)), 4, "(N, C, H, W)")
-        n, c, oh, ow = self.output_shape(x.shape)
-        p = self.pool_size
-        win = window_view(x, p, p, self.stride)  # (N, C, OH, OW, F, F), a view
-        flat = win.reshape(n, c, oh, ow, p * p)  # the only copy
-        argmax = flat.argmax(axis=-1)  # (N, C, OH, OW): row-major offset i*F + j in the window
-        out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
-        self._cache = (x.shape, argmax)
-        return out
+        self.output_shape(x.shape)  # the layer's own message for a geometry that does not fit
+        self._cache = x
+        return type(self)._forward(x, *self._args())
 
     def backward(self, dout):
-        """Given ``dout (N, C, OH, OW)``, return ``dx (N, C, H, W)`` (dtype of ``dout``)."""
-        x_shape, argmax = self._cached()
-        dout = _check_dout(dout, argmax.shape, repr(self))
-        n, c, _, _ = x_shape
-        _, _, oh, ow = argmax.shape
-        p, s = self.pool_size, self.stride
-        # Per-window gradient: dout at the argmax offset, zeros at the other F*F - 1 offsets.
-        dflat = np.zeros((n, c, oh, ow, p * p), dtype=dout.dtype)
-        np.put_along_axis(dflat, argmax[..., None], dout[..., None], axis=-1)
-        dwin = dflat.reshape(n, c, oh, ow, p, p).transpose(0, 1, 4, 5, 2, 3)  # (N, C, F, F, OH, OW)
-        # Add each window offset (i, j) back onto the image, as col2im does: where windows
-        # overlap the sums accumulate; where they tile the image each pixel gets one value.
-        return fold_windows(dwin, np.zeros(x_shape, dtype=dout.dtype), s, 0, 1)
+        """Given ``dout (N, C, OH, OW)``, return ``dx (N, C, H, W)``."""
+        x = self._cached()
+        dout = _check_dout(dout, self.output_shape(x.shape), repr(self))
+        dx = type(self)._backward(dout, x, *self._args())
+        return dx.astype(np.result_type(dout.dtype, np.float32), copy=False)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling: ``x (N, C, H, W) -> (N, C, OH, OW)``, :func:`conv.pooling.max_pool2d_forward`.
+
+    ``out[n, c, oh, ow] = max_{i < KH, j < KW} x_pad[n, c, S*oh + i, S*ow + j]`` with
+    ``OH = (H + 2P - KH) / S + 1``; the padding is ``-inf``. ``pool_size`` (``F``, not the
+    padding ``P``) is an int or ``(KH, KW)``; ``stride=None`` means ``S = F``: windows that
+    tile the image. A geometry whose windows do not cover the input exactly raises
+    ``ValueError`` unless ``floor=True``.
+
+    Backward: each window's ``dout`` goes to *one* input, the window's argmax. With ties it is
+    the first maximum in row-major order inside the window (smallest row offset, then smallest
+    column offset), which is what ``np.argmax`` returns. Where windows overlap, an input that is
+    the argmax of several windows receives the sum of their gradients.
+    """
+
+    _forward = staticmethod(max_pool2d_forward)
+    _backward = staticmethod(max_pool2d_backward)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling: ``x (N, C, H, W) -> (N, C, OH, OW)``, :mod:`conv.pooling`'s average.
+
+    Every window's mean, zero padding included (the sum is divided by ``KH*KW``); backward
+    spreads ``dout / (KH*KW)`` over each window. Arguments as :class:`MaxPool2D`.
+    """
+
+    _forward = staticmethod(avg_pool2d_forward)
+    _backward = staticmethod(avg_pool2d_backward)
 
 
 class Flatten(Layer):

@@ -148,7 +148,7 @@ def test_one_window_view_and_one_fold():
     users = {
         _module_name(p) for p in NUMERIC if any("fold_windows" in names for _, names in _imports(p))
     }
-    assert users == {"conv.functional", "conv.einsum", "conv.nn", "conv.transposed"}
+    assert users == {"conv.functional", "conv.einsum", "conv.pooling", "conv.transposed"}
     im2col_source = (PACKAGE / "im2col.py").read_text("utf-8")
     assert "fold_windows(patches, acc" in im2col_source  # col2im_fast folds with it too
 
