@@ -216,7 +216,7 @@ def backward_cols(dout, cols, x_shape, w, stride, padding, dilation):
     return backward_chunks(dout, w, stride, padding, dilation, tuple(x_shape), cols=cols)
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False, groups=1):
     """Cross-correlate ``x (N, C, H, W)`` with ``w (K, C, KH, KW)`` and add ``b (K,)``.
 
     ``out[n, k, oh, ow] = b[k] + sum_{c,i,j} w[k, c, i, j] * x_pad[n, c, S*oh + D*i, S*ow + D*j]``
@@ -225,17 +225,35 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
     the inputs (float32 stays float32; integers give float64). ``b=None`` means no bias.
     ``floor=True`` accepts a stride that does not divide and rounds ``OH`` down, as the
     frameworks do (:func:`conv.output_size`). Nothing is modified in place.
+
+    ``groups=G`` splits the channels into ``G`` groups: ``w`` is ``(K, C // G, KH, KW)`` and
+    filters ``g*K/G ... (g+1)*K/G - 1`` see only the channels ``g*C/G ... (g+1)*C/G - 1``. It is
+    ``G`` smaller GEMMs, one per block of rows of ``X_col`` (a block-diagonal ``W_row``);
+    ``G = C = K`` is a depthwise convolution.
     """
     x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
-        x, w, b, stride, padding, dilation, floor
+        x, w, b, stride, padding, dilation, floor, groups
     )
     dtype = float_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = None if b is None else b.astype(dtype, copy=False)
-    return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=False)[0]
+    args = (stride, padding, dilation, oh, ow)
+    if groups == 1:
+        return forward_chunks(x, w, b, *args, keep_cols=False)[0]
+    out = np.empty((x.shape[0], w.shape[0], oh, ow), dtype=dtype)
+    for chans, filters in _group_slices(x.shape[1], w.shape[0], groups):
+        bg = None if b is None else b[filters]
+        out[:, filters] = forward_chunks(x[:, chans], w[filters], bg, *args, keep_cols=False)[0]
+    return out
 
 
-def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
+def _group_slices(c, k, groups):
+    """``(channels, filters)`` slices of each of the ``groups`` groups."""
+    cg, kg = c // groups, k // groups
+    return [(slice(g * cg, (g + 1) * cg), slice(g * kg, (g + 1) * kg)) for g in range(groups)]
+
+
+def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False, groups=1):
     """Gradients of a convolution given the upstream gradient ``dout (N, K, OH, OW)``.
 
     Returns ``(dx, dw, db)`` with shapes ``(N, C, H, W)``, ``(K, C, KH, KW)``, ``(K,)``::
@@ -246,15 +264,32 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
 
     computed batch-major and a chunk of images at a time (see the module docstring), with the
     columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With ``floor=True`` the
-    rows and columns that no window reads get zero gradient.
+    rows and columns that no window reads get zero gradient. ``groups`` as in
+    :func:`conv2d_forward`: each group's gradients come from its own GEMMs.
     """
     x, w, _, stride, padding, dilation, (oh, ow) = check_conv_args(
-        x, w, None, stride, padding, dilation, floor
+        x, w, None, stride, padding, dilation, floor, groups
     )
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     dtype = float_dtype(dout, x, w)
     x, w, dout = (a.astype(dtype, copy=False) for a in (x, w, dout))
-    return backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x)
+    if groups == 1:
+        return backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x)
+    dx = np.empty(x.shape, dtype=dtype)
+    dw = np.empty(w.shape, dtype=dtype)
+    db = np.empty(w.shape[0], dtype=dtype)
+    for chans, filters in _group_slices(x.shape[1], w.shape[0], groups):
+        xg = x[:, chans]
+        dx[:, chans], dw[filters], db[filters] = backward_chunks(
+            np.ascontiguousarray(dout[:, filters]),
+            w[filters],
+            stride,
+            padding,
+            dilation,
+            xg.shape,
+            x=xg,
+        )
+    return dx, dw, db
 
 
 def feature_map(image, kernel, stride=1, padding=0, dilation=1, floor=False):

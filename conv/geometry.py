@@ -283,10 +283,11 @@ def float_dtype(*arrays) -> np.dtype:
     return dtype
 
 
-def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1, floor=False):
+def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1, floor=False, groups=1):
     """Validate the arguments of a convolution and return them with ``(OH, OW)``.
 
-    ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)`` or ``None``. Returns
+    ``x (N, C, H, W)``, ``w (K, C // groups, KH, KW)``, ``b (K,)`` or ``None``; ``groups``
+    must divide both ``C`` and ``K``. Returns
     ``x, w, b, stride, padding, dilation, (OH, OW)`` with the arrays as ndarrays and the
     integers as Python ints. Raises ``ValueError``/``TypeError`` whose message names the
     offending numbers (a channel mismatch, a bias of the wrong length, a geometry that does
@@ -296,11 +297,24 @@ def check_conv_args(x, w, b=None, stride=1, padding=0, dilation=1, floor=False):
     """
     x = check_array("x", x, 4, "(N, C, H, W)")
     w = check_array("w", w, 4, "(K, C, KH, KW)")
-    if w.shape[1] != x.shape[1]:
+    groups = check_int("groups", groups, 1)
+    c, k = x.shape[1], w.shape[0]
+    if groups == 1 and w.shape[1] != c:
         raise ValueError(
-            f"channel mismatch: x has C={x.shape[1]} channels (shape {x.shape}) but w expects "
+            f"channel mismatch: x has C={c} channels (shape {x.shape}) but w expects "
             f"C={w.shape[1]} (shape {w.shape})"
         )
+    if groups > 1:
+        if c % groups or k % groups:
+            raise ValueError(
+                f"groups={groups} must divide both the C={c} input channels and the K={k} "
+                f"filters ({c} % {groups} = {c % groups}, {k} % {groups} = {k % groups})"
+            )
+        if w.shape[1] != c // groups:
+            raise ValueError(
+                f"channel mismatch: with groups={groups} each filter sees C/groups = "
+                f"{c}/{groups} = {c // groups} channels, but w has {w.shape[1]} (shape {w.shape})"
+            )
     if b is not None:
         b = check_array("b", b, 1, "(K,)")
         if b.shape != (w.shape[0],):

@@ -56,17 +56,20 @@ def corr2d(image, kernel):
     return out
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
+def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False, groups=1):
     """Loop forward pass, term by term::
 
-    out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, S*oh + D*i, S*ow + D*j]
+    out[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c0 + c, S*oh + D*i, S*ow + D*j]
 
-    ``b=None`` means no bias (``b[k]`` taken as 0).
+    ``b=None`` means no bias (``b[k]`` taken as 0). With ``groups=G`` filter ``k`` belongs to
+    group ``g = k // (K/G)`` and reads the channels from ``c0 = g * C/G`` on; ``c`` runs over
+    ``C/G`` channels (``c0 = 0`` and all ``C`` channels when ``G = 1``).
     """
-    x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation, floor)
+    x, w, b, s, p, d, (oh, ow) = check_conv_args(x, w, b, stride, padding, dilation, floor, groups)
     dtype = float_dtype(x, w, b)
-    n, c, _, _ = x.shape
-    k, _, kh, kw = w.shape
+    n = x.shape[0]
+    k, c, kh, kw = w.shape  # c: the channels one filter sees
+    per_group = k // groups
     xp = _pad(x.astype(dtype), p)
     out = np.zeros((n, k, oh, ow), dtype=dtype)
     for img in range(n):
@@ -74,21 +77,26 @@ def conv2d_forward(x, w, b, stride=1, padding=0, dilation=1, floor=False):
             for r in range(oh):
                 for q in range(ow):
                     total = dtype.type(0) if b is None else b[f]
+                    c0 = (f // per_group) * c
                     for ch in range(c):
                         for i in range(kh):
                             for j in range(kw):
-                                total += w[f, ch, i, j] * xp[img, ch, s * r + d * i, s * q + d * j]
+                                y, z = s * r + d * i, s * q + d * j
+                                total += w[f, ch, i, j] * xp[img, c0 + ch, y, z]
                     out[img, f, r, q] = total
     return out
 
 
-def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
+def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False, groups=1):
     """Loop gradients: every product ``w * xp`` of the forward pass sends ``dout`` both ways."""
-    x, w, _, s, p, d, (oh, ow) = check_conv_args(x, w, None, stride, padding, dilation, floor)
+    x, w, _, s, p, d, (oh, ow) = check_conv_args(
+        x, w, None, stride, padding, dilation, floor, groups
+    )
     dout = check_dout(dout, x.shape, w.shape, oh, ow)
     dtype = float_dtype(dout, x, w)
-    n, c, h, wid = x.shape
-    k, _, kh, kw = w.shape
+    n, _, h, wid = x.shape
+    k, c, kh, kw = w.shape  # c: the channels one filter sees
+    per_group = k // groups
     xp = _pad(x.astype(dtype), p)
     dxp = np.zeros_like(xp)
     dw = np.zeros(w.shape, dtype=dtype)
@@ -99,12 +107,13 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False):
                 for q in range(ow):
                     g = dout[img, f, r, q]
                     db[f] += g
+                    c0 = (f // per_group) * c
                     for ch in range(c):
                         for i in range(kh):
                             for j in range(kw):
                                 y, z = s * r + d * i, s * q + d * j
-                                dw[f, ch, i, j] += g * xp[img, ch, y, z]
-                                dxp[img, ch, y, z] += g * w[f, ch, i, j]
+                                dw[f, ch, i, j] += g * xp[img, c0 + ch, y, z]
+                                dxp[img, c0 + ch, y, z] += g * w[f, ch, i, j]
     return dxp[:, :, p : p + h, p : p + wid], dw, db
 
 

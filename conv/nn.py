@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import backward_cols, conv2d_forward, forward_cols
+from .functional import backward_cols, conv2d_backward, conv2d_forward, forward_cols
 from .geometry import (
     as_numeric,
     check_array,
@@ -201,6 +201,8 @@ class Conv2D(Layer):
     type (float64 by default); parameters, outputs and gradients all use it. ``floor=True``
     accepts a stride that does not divide and rounds the output size down, as the frameworks
     do (ResNet's stem: ``Conv2D(3, 64, 7, stride=2, padding=3, floor=True)`` maps 224 to 112).
+    ``groups=G`` (dividing both channel counts) gives ``w (K, C // G, KH, KW)``: each filter
+    sees ``C // G`` channels, and He's fan-in is ``C // G * KH * KW``.
     """
 
     def __init__(
@@ -213,10 +215,16 @@ class Conv2D(Layer):
         rng=None,
         dtype=np.float64,
         floor=False,
+        groups=1,
     ):
         super().__init__()
         c = check_int("in_channels", in_channels, 1)
         k = check_int("out_channels", out_channels, 1)
+        self.groups = check_int("groups", groups, 1)
+        if c % self.groups or k % self.groups:
+            raise ValueError(
+                f"groups={self.groups} must divide both in_channels={c} and out_channels={k}"
+            )
         kh, kw = _pair("kernel_size", kernel_size)
         self.stride = check_int("stride", stride, 1)
         self.padding = check_int("padding", padding, 0)
@@ -225,8 +233,9 @@ class Conv2D(Layer):
         self.floor = bool(floor)
         self.kernel_size = (kh, kw)
         dtype = _param_dtype(dtype)
-        std = he_std(c * kh * kw)
-        w = make_rng(rng).standard_normal((k, c, kh, kw)) * std
+        cg = c // self.groups  # channels one filter sees
+        std = he_std(cg * kh * kw)
+        w = make_rng(rng).standard_normal((k, cg, kh, kw)) * std
         self.params = {"w": w.astype(dtype), "b": np.zeros(k, dtype=dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
@@ -242,9 +251,12 @@ class Conv2D(Layer):
 
     def __repr__(self):
         k, c, kh, kw = self.w.shape
+        c *= self.groups
         return (
             f"Conv2D({c}, {k}, kernel_size=({kh}, {kw}), stride={self.stride}, "
-            f"padding={self.padding}" + (", floor=True)" if self.floor else ")")
+            f"padding={self.padding}"
+            + (", floor=True" if self.floor else "")
+            + (f", groups={self.groups})" if self.groups > 1 else ")")
         )
 
     def output_shape(self, input_shape):
@@ -258,9 +270,12 @@ class Conv2D(Layer):
         """Return ``out (N, K, OH, OW)``; keeps the columns for :meth:`backward`."""
         x = _real("x", x, repr(self))
         x, w, b, s, p, d, (oh, ow) = check_conv_args(
-            x, self.w, self.b, self.stride, self.padding, 1, self.floor
+            x, self.w, self.b, self.stride, self.padding, 1, self.floor, self.groups
         )
         x = x.astype(w.dtype, copy=False)
+        if self.groups > 1:  # G smaller GEMMs; the backward pass rebuilds the columns from x
+            self._cache = (x.shape, x, oh, ow)
+            return conv2d_forward(x, w, b, s, p, 1, self.floor, self.groups)
         out, cols = forward_cols(x, w, b, s, p, d, oh, ow)
         self._cache = (x.shape, cols, oh, ow)
         return out
@@ -270,6 +285,11 @@ class Conv2D(Layer):
         x_shape, cols, oh, ow = self._cached()
         dout = _real("dout", dout, repr(self))
         dout = check_dout(dout, x_shape, self.w.shape, oh, ow).astype(self.w.dtype, copy=False)
+        if self.groups > 1:  # ``cols`` holds x itself
+            dx, self.grads["w"], self.grads["b"] = conv2d_backward(
+                dout, cols, self.w, self.stride, self.padding, 1, self.floor, self.groups
+            )
+            return dx
         dx, self.grads["w"], self.grads["b"] = backward_cols(
             dout, cols, x_shape, self.w, self.stride, self.padding, 1
         )

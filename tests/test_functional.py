@@ -452,3 +452,75 @@ def test_floor_mode_gradient_by_central_differences():
     num_dx = conv.numerical_gradient(lambda v: conv.conv2d_forward(v, w, None, **kw), x, dout)
     num_dw = conv.numerical_gradient(lambda v: conv.conv2d_forward(x, v, None, **kw), w, dout)
     assert conv.rel_error(dx, num_dx) < 1e-8 and conv.rel_error(dw, num_dw) < 1e-8
+
+
+# --- groups: G smaller GEMMs on blocks of channels ---------------------------------------------
+
+
+GROUP_CASES = [  # (N, C, K, G, H, F, stride, padding, dilation)
+    (2, 4, 6, 2, 6, 3, 1, 1, 1),
+    (1, 3, 3, 3, 5, 3, 1, 1, 1),  # depthwise
+    (2, 6, 4, 2, 7, 3, 2, 1, 2),
+    (1, 4, 8, 4, 5, 2, 1, 0, 1),
+    (2, 2, 2, 1, 5, 3, 2, 1, 1),  # G = 1: the ordinary convolution
+]
+
+
+def _block_diagonal(w, groups):
+    """The dense ``(K, C, KH, KW)`` filters equivalent to grouped ``w (K, C // G, KH, KW)``."""
+    k, cg, kh, kw = w.shape
+    full = np.zeros((k, cg * groups, kh, kw))
+    kg = k // groups
+    for g in range(groups):
+        full[g * kg : (g + 1) * kg, g * cg : (g + 1) * cg] = w[g * kg : (g + 1) * kg]
+    return full
+
+
+@pytest.mark.parametrize(("n", "c", "k", "g", "h", "f", "s", "p", "d"), GROUP_CASES)
+def test_groups_match_the_loops_and_a_block_diagonal_dense_conv(n, c, k, g, h, f, s, p, d):
+    rng = np.random.default_rng(c * 10 + k + g)
+    x, w, b = (
+        rng.standard_normal((n, c, h, h)),
+        rng.standard_normal((k, c // g, f, f)),
+        rng.standard_normal(k),
+    )
+    kw = dict(stride=s, padding=p, dilation=d)
+    out = conv.conv2d_forward(x, w, b, **kw, groups=g)
+    np.testing.assert_allclose(out, conv.naive.conv2d_forward(x, w, b, **kw, groups=g), atol=1e-10)
+    dense = conv.conv2d_forward(x, _block_diagonal(w, g), b, **kw)
+    np.testing.assert_allclose(out, dense, atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    got = conv.conv2d_backward(dout, x, w, **kw, groups=g)
+    ref = conv.naive.conv2d_backward(dout, x, w, **kw, groups=g)
+    for a, e in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-10)
+    num_dw = conv.numerical_gradient(
+        lambda v: conv.conv2d_forward(x, v, b, **kw, groups=g), w, dout
+    )
+    assert conv.rel_error(got[1], num_dw) < 1e-7
+
+
+def test_groups_errors_name_the_numbers():
+    x = np.zeros((1, 4, 5, 5))
+    with pytest.raises(
+        ValueError, match=r"groups=3 must divide both the C=4 input channels and the K=6"
+    ):
+        conv.conv2d_forward(x, np.zeros((6, 1, 3, 3)), None, groups=3)
+    with pytest.raises(ValueError, match=r"C/groups = 4/2 = 2 channels, but w has 4"):
+        conv.conv2d_forward(x, np.zeros((6, 4, 3, 3)), None, groups=2)
+    with pytest.raises(ValueError, match="groups must be >= 1, got 0"):
+        conv.conv2d_backward(np.zeros((1, 6, 3, 3)), x, np.zeros((6, 2, 3, 3)), groups=0)
+
+
+def test_depthwise_plus_pointwise_costs_far_less_than_a_dense_3x3():
+    """MobileNet's factorisation: a depthwise 3x3 then a 1x1 conv, against one dense 3x3."""
+    c, k = 32, 64
+    dense = k * c * 9
+    separable = c * 9 + k * c  # depthwise weights + pointwise weights
+    assert separable / dense == pytest.approx(1 / k + 1 / 9)
+    x = np.random.default_rng(0).standard_normal((1, c, 6, 6))
+    dw = np.random.default_rng(1).standard_normal((c, 1, 3, 3))
+    pw = np.random.default_rng(2).standard_normal((k, c, 1, 1))
+    mid = conv.conv2d_forward(x, dw, None, padding=1, groups=c)
+    out = conv.conv2d_forward(mid, pw, None)
+    assert out.shape == (1, k, 6, 6)

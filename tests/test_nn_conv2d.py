@@ -342,3 +342,20 @@ def test_conv2d_floor_mode_matches_the_functional_path():
         Conv2D(2, 3, 3, stride=2, padding=1).forward(x)
     with pytest.raises(TypeError, match="floor must be True or False"):
         Conv2D(2, 3, 3, floor="yes")
+
+
+def test_conv2d_groups():
+    layer = Conv2D(4, 6, 3, padding=1, rng=0, groups=2)
+    assert layer.w.shape == (6, 2, 3, 3)
+    assert repr(layer) == "Conv2D(4, 6, kernel_size=(3, 3), stride=1, padding=1, groups=2)"
+    assert math.isclose(conv.he_std(2 * 9), math.sqrt(2 / 18))
+    x = np.random.default_rng(1).standard_normal((2, 4, 5, 5))
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, conv.conv2d_forward(x, layer.w, layer.b, 1, 1, groups=2))
+    dout = np.random.default_rng(2).standard_normal(out.shape)
+    dx = layer.backward(dout)
+    ref = conv.naive.conv2d_backward(dout, x, layer.w, 1, 1, groups=2)
+    for a, e in zip((dx, layer.grads["w"], layer.grads["b"]), ref, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-10)
+    with pytest.raises(ValueError, match="groups=3 must divide both in_channels=4"):
+        Conv2D(4, 6, 3, groups=3)
