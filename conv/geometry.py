@@ -20,6 +20,7 @@ __all__ = [
     "output_size",
     "unread",
     "check_int",
+    "check_pair",
     "as_numeric",
     "check_array",
     "check_kernel",
@@ -32,6 +33,19 @@ __all__ = [
     "pad_spatial",
     "output_size_formula",
 ]
+
+
+def check_pair(name: str, value, letters: str = "(rows, cols)") -> tuple[int, int]:
+    """An int or a pair of ints (each >= 1) as ``(rows, cols)``, or ``TypeError``/``ValueError``.
+
+    Kernel sizes, pool sizes and strides take either form: ``3`` means ``(3, 3)``.
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair {letters}, got {value!r}")
+        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
+    value = check_int(name, value, 1)
+    return value, value
 
 
 def check_int(name: str, value, minimum: int) -> int:
@@ -350,8 +364,8 @@ def check_pool_args(x, kernel_size, stride=None, padding=0, floor=False):
     if np.iscomplexobj(x):
         raise TypeError(f"x is complex ({x.dtype}): pooling compares real numbers")
     x = x.astype(float_dtype(x), copy=False)
-    kh, kw = _int_pair("kernel_size", kernel_size)
-    sh, sw = (kh, kw) if stride is None else _int_pair("stride", stride)
+    kh, kw = check_pair("kernel_size", kernel_size, "(KH, KW)")
+    sh, sw = (kh, kw) if stride is None else check_pair("stride", stride)
     padding = check_int("padding", padding, 0)
     if padding > kh // 2 or padding > kw // 2:
         raise ValueError(
@@ -366,12 +380,3 @@ def check_pool_args(x, kernel_size, stride=None, padding=0, floor=False):
         except ValueError as exc:
             raise ValueError(f"{axis} (size {size}, window {k}, stride {s_}): {exc}") from None
     return x, (kh, kw), (sh, sw), padding, tuple(sizes)
-
-
-def _int_pair(name, value) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (KH, KW), got {value!r}")
-        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
-    value = check_int(name, value, 1)
-    return value, value

@@ -33,7 +33,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .geometry import check_array, check_int, check_x_shape, conv_output_shape, pad_spatial
+from .geometry import (
+    check_array,
+    check_int,
+    check_pair,
+    check_x_shape,
+    conv_output_shape,
+    pad_spatial,
+)
 
 __all__ = [
     "Im2colIndices",
@@ -151,16 +158,6 @@ def col2im_teaching(
     return x_padded[:, :, padding : padding + h, padding : padding + w]
 
 
-def _pair(name, value):
-    """An int or a pair of ints (>= 1) as a pair ``(rows, cols)``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {value!r}")
-        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
-    value = check_int(name, value, 1)
-    return value, value
-
-
 def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarray:
     """Every window of an (already padded) ``x_padded (N, C, Hp, Wp)``, as a strided view.
 
@@ -173,7 +170,7 @@ def window_view(x_padded, kernel_h, kernel_w, stride=1, dilation=1) -> np.ndarra
     (:mod:`conv.einsum`) and pooling (:mod:`conv.pooling`) read through it.
     """
     kernel_h, kernel_w = check_int("kernel_h", kernel_h, 1), check_int("kernel_w", kernel_w, 1)
-    (sh, sw), dilation = _pair("stride", stride), check_int("dilation", dilation, 1)
+    (sh, sw), dilation = check_pair("stride", stride), check_int("dilation", dilation, 1)
     x_padded = np.asarray(x_padded)
     if x_padded.ndim < 2:
         raise ValueError(f"window_view needs an image (..., H, W), got shape {x_padded.shape}")
@@ -235,7 +232,7 @@ def fold_windows(patches, out, stride=1, padding=0, dilation=1, axis=2) -> np.nd
     """
     kernel_h, kernel_w, oh, ow = patches.shape[axis : axis + 4]
     h, w = out.shape[axis : axis + 2]
-    sh, sw = _pair("stride", stride)
+    sh, sw = check_pair("stride", stride)
     lead = (slice(None),) * axis
     for i in range(kernel_h):
         r_lo, r_hi, r0 = _span(oh, h, sh, i * dilation - padding)

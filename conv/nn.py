@@ -36,6 +36,7 @@ from .geometry import (
     check_conv_args,
     check_dout,
     check_int,
+    check_pair,
     check_pool_args,
     check_x_shape,
     conv_output_shape,
@@ -138,15 +139,6 @@ def _real(name, a, layer):
     return a
 
 
-def _pair(name, value):
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (KH, KW), got {value!r}")
-        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
-    v = check_int(name, value, 1)
-    return v, v
-
-
 def _check_dout(dout, expected_shape, layer):
     """Check that ``dout`` has the shape the forward pass returned; return it as an array."""
     dout = _real("dout", dout, layer)
@@ -225,7 +217,7 @@ class Conv2D(Layer):
             raise ValueError(
                 f"groups={self.groups} must divide both in_channels={c} and out_channels={k}"
             )
-        kh, kw = _pair("kernel_size", kernel_size)
+        kh, kw = check_pair("kernel_size", kernel_size, "(KH, KW)")
         self.stride = check_int("stride", stride, 1)
         self.padding = check_int("padding", padding, 0)
         if not isinstance(floor, (bool, np.bool_)):
@@ -330,8 +322,8 @@ class _Pool2D(Layer):
 
     def __init__(self, pool_size=2, stride=None, padding=0, floor=False):
         super().__init__()
-        size = _pair("pool_size", pool_size)
-        step = size if stride is None else _pair("stride", stride)
+        size = check_pair("pool_size", pool_size, "(KH, KW)")
+        step = size if stride is None else check_pair("stride", stride)
         self.pool_size = size[0] if size[0] == size[1] else size  # an int when square
         self.stride = step[0] if step[0] == step[1] else step
         self.padding = check_int("padding", padding, 0)
