@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 JB := $(VENV)/bin/jupyter-book
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench
+.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench vendor
 
 setup: $(STAMP)
 
@@ -65,6 +65,10 @@ lab: setup
 NB ?= book/*.ipynb
 execute: setup
 	$(PY) tools/nbtools.py execute $(NB)
+
+# Refresh the vendored JavaScript in book/_assets/vendor from npm (the book build never needs node).
+vendor: setup
+	$(PY) tools/vendor.py
 
 bench: setup
 	$(PY) benchmarks/bench_conv.py

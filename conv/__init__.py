@@ -108,7 +108,7 @@ __all__ = [
 
 # The subpackages for the book import matplotlib and ipywidgets: they load on first use, so
 # that ``import conv`` stays numpy-only and ``conv.plotting.plot_gemm(...)`` still just works.
-_HEAVY = ("plotting", "widgets", "widgets_im2col", "widgets_backward")
+_HEAVY = ("plotting", "explorers", "widgets", "widgets_im2col", "widgets_backward")
 
 
 def __getattr__(name):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib
+import json
 import os
 import re
 import threading
@@ -38,6 +40,22 @@ def _pages():
 
 
 PAGES = _pages()
+
+
+def _explorers_by_page():
+    """``{page: [factory, ...]}`` for the chapters whose cells call ``conv.explorers.NAME``."""
+    found = {}
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        calls = []
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                calls += re.findall(r"^conv\.explorers\.(\w+)\(", "".join(cell["source"]), re.M)
+        if calls:
+            found[f"book/{nb.stem}.html"] = calls
+    return found
+
+
+EXPLORERS = _explorers_by_page()
 
 
 def test_book_was_built():
@@ -90,6 +108,15 @@ class Visit:
         self.context.close()
 
 
+def _wait_for_explorers(page, n):
+    """Until the widget manager has rendered ``n`` explorers from the embedded state."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-explorer][data-state]').length >= n",
+        arg=n,
+        timeout=30000,
+    )
+
+
 def _wait_for_math(page):
     page.wait_for_function(
         "() => !document.querySelector('.math') || "
@@ -106,6 +133,7 @@ def test_page_offline_clean_and_complete(browser, server, name):
     try:
         page = v.page
         _wait_for_math(page)
+        _wait_for_explorers(page, len(EXPLORERS.get(name, [])))
         assert v.offsite == [], f"requests left 127.0.0.1: {v.offsite}"
         assert v.errors == [], f"console errors: {v.errors}"
         # Math typeset: every math node rendered by MathJax, no raw TeX delimiters left.
@@ -122,7 +150,12 @@ def test_page_offline_clean_and_complete(browser, server, name):
         assert broken == [], f"images that did not load on {name}: {broken}"
         # No unrendered widget placeholders or Python tracebacks in the page.
         assert "Traceback (most recent call last)" not in text
-        assert page.locator(".jupyter-widgets, .widget-area").count() == 0
+        # Widgets only where the chapter has explorers, each rendered (no error placeholders).
+        explorers = EXPLORERS.get(name, [])
+        assert page.locator("[data-explorer]").count() == len(explorers)
+        if not explorers:
+            assert page.locator(".jupyter-widgets, .widget-area").count() == 0
+        assert "Error displaying widget" not in text
         # Screenshots at desktop and phone widths for a human to look at.
         SHOTS.mkdir(parents=True, exist_ok=True)
         stem = name.replace("/", "_").removesuffix(".html")
@@ -232,3 +265,71 @@ def test_every_chapter_offers_its_notebook_for_download():
         href = f"../_sources/book/{nb.name}"
         assert href in _parse(page).hrefs, f"{page.name} has no download link to {nb.name}"
         assert (HTML / "_sources" / "book" / nb.name).read_bytes() == nb.read_bytes()
+
+
+def _explorer_tests(factory):
+    """The explorer's own test module: its ``EXPLORER`` name, ``BOOK_SAMPLE`` and ``check``."""
+    return importlib.import_module(f"test_explorer_{factory}")
+
+
+SWEEP = """([root, combos]) => combos.map((combo) => {
+  for (const [k, v] of Object.entries(combo)) {
+    const input = root.querySelector(`input[name="${k}"]`);
+    if (input.type === "checkbox") input.checked = Boolean(v);
+    else input.value = String(v);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  return JSON.parse(root.dataset.state);
+})"""
+
+
+def _sweep_explorers(page, factories):
+    roots = page.locator("[data-explorer]")
+    assert roots.count() == len(factories)
+    for k, factory in enumerate(factories):
+        tests = _explorer_tests(factory)
+        root = roots.nth(k)
+        assert root.get_attribute("data-explorer") == tests.EXPLORER
+        states = root.evaluate(f"(root, combos) => ({SWEEP})([root, combos])", tests.BOOK_SAMPLE)
+        tests.check(states, tests.BOOK_SAMPLE)
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_explorers_run_in_the_page_and_match_the_package(browser, server, name):
+    """Each chapter's explorers render from the embedded widget state (no kernel) and a seeded
+    sample of control settings gives exactly what :mod:`conv` computes."""
+    assert name in PAGES, f"{name} was not built"
+    v = Visit(browser, f"{server}/{name}")
+    try:
+        _wait_for_explorers(v.page, len(EXPLORERS[name]))
+        _sweep_explorers(v.page, EXPLORERS[name])
+        assert v.errors == [] and v.offsite == []
+    finally:
+        v.close()
+
+
+def test_explorers_work_from_a_file_url(browser):
+    """Opened straight from disk (``file://``), chapter 1's explorer still renders and runs."""
+    name = "book/01-sliding-windows.html"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors, offsite = [], []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("data:", "blob:")) or url.startswith(HTML.as_uri()):
+            r.continue_()
+        else:
+            offsite.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    try:
+        page.goto((HTML / name).as_uri(), wait_until="load")
+        _wait_for_explorers(page, len(EXPLORERS[name]))
+        _sweep_explorers(page, EXPLORERS[name])
+        assert errors == [] and offsite == []
+    finally:
+        context.close()

@@ -1,13 +1,13 @@
-"""Every chapter's explorer in a real JupyterLab, driven by headless Chromium like a reader would.
+"""Every explorer of the book in a real JupyterLab, driven by headless Chromium like a reader.
 
 A session fixture starts ``jupyter lab`` (no token, no news, no update check, read-only extension
-manager) on 127.0.0.1 with a temporary root directory. For each explorer the test writes a small
-notebook holding the chapter's own widget cell (read from ``book/*.ipynb``, so the test follows
-the book) after the few lines of setup it needs, opens it in JupyterLab, runs it, moves sliders,
-buttons, menus and text boxes, and checks that the kernel redraws the picture (a different PNG)
-and rewrites the message line; then it drives the explorer into an invalid layer and checks that
-the reason is shown in the message line and that no traceback, stderr output or widget error
-appears anywhere. The book's notebooks are only read, never opened in JupyterLab.
+manager) on 127.0.0.1 with a temporary root directory. For each explorer cell of the book (found
+by reading ``book/*.ipynb``, so the test follows the book) the test writes a small notebook:
+``ex = <the chapter's call>`` then a cell printing ``ex``'s parameters. It runs the explorer,
+moves a control in the page with the keyboard, checks that the page redrew (its ``data-state``)
+and that the move reached Python (the printed traits), drives an invalid combination and checks
+that the package's message is shown in the page and in ``ex.message``, and that no traceback,
+stderr output or widget error appears anywhere. The book's notebooks are only read.
 
 Needs Debian's ``chromium`` (``make chromium``); run with ``pytest -m browser``. Screenshots of
 every driven explorer are written to ``_build/screenshots/lab-*.png`` for a human to look at.
@@ -16,6 +16,7 @@ every driven explorer are written to ``_build/screenshots/lab-*.png`` for a huma
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -35,28 +36,12 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SHOTS = ROOT / "_build" / "screenshots"
-TIMEOUT = 60_000  # ms; a kernel start plus matplotlib import can take 10 s on a busy machine
+TIMEOUT = 60_000  # ms; a kernel start plus the imports can take 10 s on a busy machine
 # What counts as a failure in the page (console messages that do not match are only reported).
 WIDGET_ERRORS = re.compile(
     r"Error displaying widget|Model not found|Could not create a (view|model)"
 )
-
-# name -> (chapter notebook, conv.<module.function>, setup lines the chapter runs before it)
-WIDGETS = {
-    "padding-stride": ("01-sliding-windows.ipynb", "widgets.padding_stride_explorer", ""),
-    "im2col-stepper": (
-        "02-im2col-by-hand.ipynb",
-        "widgets_im2col.im2col_stepper",
-        "x = np.arange(16).reshape(1, 1, 4, 4)",
-    ),
-    "xcol": ("03-im2col-vectorised.ipynb", "widgets_im2col.xcol_explorer", ""),
-    "filter": ("04-forward-pass.ipynb", "widgets_im2col.filter_explorer", ""),
-    "gradient-flow": (
-        "06-input-gradient-and-col2im.ipynb",
-        "widgets_backward.gradient_flow_explorer",
-        "",
-    ),
-}
+CALL = re.compile(r"conv\.explorers\.(\w+)\((.*?)\)\s*$", re.S)
 
 
 def _code_cells(notebook: Path):
@@ -67,25 +52,38 @@ def _code_cells(notebook: Path):
             yield "".join(src) if isinstance(src, list) else src
 
 
-def _widget_cell(name: str) -> str:
-    """The chapter's widget cell, preceded by the imports and setup it relies on."""
-    chapter, function, setup = WIDGETS[name]
-    cells = list(_code_cells(BOOK / chapter))
-    found = [c for c in cells if f"conv.{function}(" in c]
-    assert len(found) == 1, f"{chapter}: expected one conv.{function}(...) cell"
-    for line in filter(None, setup.splitlines()):
-        assert any(line in c for c in cells), f"{chapter} no longer runs {line!r}"
-    lines = ["import numpy as np", "import conv", "", *filter(None, setup.splitlines()), found[0]]
-    return "\n".join(lines)
-
-
-def test_every_widget_cell_of_the_book_is_driven():
-    """A new ``conv.widgets*.`` call in a chapter needs a test here too."""
-    calls = set()
+def explorer_cells():
+    """``(chapter, call)`` for every explorer cell of the book, in book order."""
+    found = []
     for notebook in sorted(BOOK.glob("*.ipynb")):
         for cell in _code_cells(notebook):
-            calls |= {(notebook.name, f) for f in re.findall(r"conv\.(widgets\w*\.\w+)\(", cell)}
-    assert calls == {(chapter, function) for chapter, function, _ in WIDGETS.values()}
+            for line in cell.splitlines():
+                if "conv.explorers." in line and not line.lstrip().startswith("#"):
+                    found.append((notebook.name, line.strip()))
+    return found
+
+
+CELLS = explorer_cells()
+
+
+def _id(cell):
+    return f"{cell[0][:2]}-{CALL.search(cell[1]).group(1)}"
+
+
+def _test_module(factory: str):
+    """The explorer's own test module (its ``expected`` and ``ALL`` combinations)."""
+    return importlib.import_module(f"test_explorer_{factory}")
+
+
+def test_every_explorer_cell_calls_a_public_explorer():
+    import conv.explorers
+
+    assert CELLS, "the book has no explorer cells"
+    for chapter, call in CELLS:
+        m = CALL.search(call)
+        assert m, f"{chapter}: {call!r} is not a one-line conv.explorers.NAME(...) call"
+        assert m.group(1) in conv.explorers.__all__, f"{chapter}: {m.group(1)}"
+        assert (ROOT / "tests" / f"test_explorer_{m.group(1)}.py").exists(), m.group(1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,18 +217,18 @@ def lab(tmp_path_factory):
 
 
 class Notebook:
-    """One notebook opened in its own JupyterLab workspace, its single cell run once.
+    """A notebook of ``cells`` opened in its own JupyterLab workspace.
 
     Every off-site request is recorded and aborted; console errors are recorded.
     """
 
-    def __init__(self, browser, lab: Lab, name: str, source: str):
+    def __init__(self, browser, lab: Lab, name: str, cells: list[str]):
         import nbformat
 
         self.lab, self.name = lab, name
         self.file = f"{name}.ipynb"
         nb = nbformat.v4.new_notebook()
-        nb.cells.append(nbformat.v4.new_code_cell(source))
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
         nb.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3 (ipykernel)",
@@ -246,8 +244,7 @@ class Notebook:
         self.page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
         self.page.route("**/*", self._route)
         self.page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{self.file}", wait_until="load")
-        self.cell = self.page.locator(".jp-NotebookPanel .jp-CodeCell").first
-        self.out = self.cell.locator(".jp-OutputArea")
+        self.cells = self.page.locator(".jp-NotebookPanel .jp-CodeCell")
 
     def _console(self, msg):
         if msg.type == "error":
@@ -280,97 +277,41 @@ class Notebook:
             self.page.wait_for_timeout(200)
         self.settle()
 
-    def run(self):
-        """Run the cell (Ctrl+Enter in its editor) and wait for the explorer's first picture."""
+    def run(self, index: int):
+        """Run cell ``index`` (Ctrl+Enter in its editor) and wait until it has finished."""
         self.page.locator(".jp-NotebookPanel .jp-CodeCell .cm-content").first.wait_for()
-        self._wait_for_kernel()
-        prompt = self.cell.locator(".jp-InputArea-prompt")
+        if index == 0:
+            self._wait_for_kernel()
+        cell = self.cells.nth(index)
+        prompt = cell.locator(".jp-InputArea-prompt")
+        before = prompt.inner_text()
         for attempt in range(2):
-            self.cell.locator(".cm-content").click()
+            cell.locator(".cm-content").click()
             self.page.keyboard.press("Control+Enter")
             try:
-                # "[*]:" while it runs, "[1]:" when done; still "[ ]:" if the run was lost
-                _expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]:"), timeout=15_000)
+                # "[*]:" while it runs, "[n]:" when done; unchanged if the run was lost
+                _expect(prompt).not_to_have_text(before, timeout=15_000)
                 break
             except AssertionError:
                 if attempt:
                     raise
-                print(f"{self.name}: the first run of the cell was lost; running it again")
+                print(f"{self.name}: the run of cell {index} was lost; running it again")
         _expect(prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=TIMEOUT)
         self.no_errors()
-        self.image.wait_for()
-        self.wait_for_picture()
+        return cell.locator(".jp-OutputArea")
 
     @property
-    def image(self):
-        return self.out.locator("img.widget-image")
+    def explorer(self):
+        return self.cells.nth(0).locator("[data-explorer]")
 
-    @property
-    def message(self):
-        return self.out.locator(".widget-html-content")
+    def state(self) -> dict:
+        return json.loads(self.explorer.get_attribute("data-state"))
 
-    def wait_for_picture(self):
-        self.page.wait_for_function(
-            "img => img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0",
-            arg=self.image.element_handle(),
-        )
-
-    def picture(self):
-        """(blob URL, SHA-256 of the PNG bytes) of the explorer's picture as the page shows it."""
-        return self.image.evaluate(
-            """async img => {
-                const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
-                const signature = String.fromCharCode(...bytes.slice(1, 4));
-                const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-                const hex = [...hash].map(b => b.toString(16).padStart(2, '0')).join('');
-                return [img.src, signature === 'PNG' ? hex : 'not a PNG'];
-            }"""
-        )
-
-    def change(self, action, expected, redraw=True):
-        """Do ``action``; wait until the message matches ``expected`` and, with ``redraw``,
-        until the page shows a new PNG (a different picture, not only a new blob URL)."""
-        before = self.picture()
-        assert before[1] != "not a PNG"
-        action()
-        _expect(self.message).to_contain_text(expected)
-        if redraw:
-            self.page.wait_for_function(
-                "([img, src]) => img.src !== src", arg=[self.image.element_handle(), before[0]]
-            )
-            self.wait_for_picture()
-            after = self.picture()
-            assert after[1] != "not a PNG"
-            assert after[1] != before[1], f"{self.name}: the picture did not change"
-        self.no_errors()
-
-    # -- controls ------------------------------------------------------------------------------
-
-    def slider(self, label):
-        return self.out.locator(".widget-hslider").filter(
-            has=self.page.locator(
-                "label.widget-label", has_text=re.compile(rf"^{re.escape(label)}$")
-            )
-        )
-
-    def step(self, label, key="ArrowRight"):
-        """Move the IntSlider ``label`` one step with the keyboard, as a reader can."""
-
-        def action():
-            slider = self.slider(label)
-            old = slider.locator(".widget-readout").inner_text()
-            handle = slider.locator(".noUi-handle")
-            handle.focus()
-            handle.press(key)
-            _expect(slider.locator(".widget-readout")).not_to_have_text(old)
-
-        return action
-
-    def value(self, label):
-        return int(self.slider(label).locator(".widget-readout").inner_text())
-
-    def toggle(self, option):
-        return lambda: self.out.locator(".widget-toggle-button", has_text=option).click()
+    def python_params(self) -> dict:
+        """Run the second cell (``print(json.dumps(ex.params | ...))``) and parse its output."""
+        out = self.run(1)
+        text = out.locator('[data-mime-type="application/vnd.jupyter.stdout"]').last.inner_text()
+        return json.loads(text.strip().splitlines()[-1])
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -403,8 +344,8 @@ class Notebook:
 
     def screenshot(self, suffix=""):
         SHOTS.mkdir(parents=True, exist_ok=True)
-        if self.image.count():
-            self.image.scroll_into_view_if_needed()
+        if self.explorer.count():
+            self.explorer.scroll_into_view_if_needed()
         self.page.mouse.move(0, 0)
         self.page.screenshot(path=str(SHOTS / f"lab-{self.name}{suffix}.png"))
 
@@ -423,132 +364,65 @@ def _expect(locator):
     return expect(locator)
 
 
-@pytest.fixture
-def notebook(browser, lab, request):
-    name = request.param
-    nb = Notebook(browser, lab, name, _widget_cell(name))
+SET_INPUTS = """([root, combo]) => {
+  for (const [k, v] of Object.entries(combo)) {
+    const input = root.querySelector(`input[name="${k}"]`);
+    if (input.type === "checkbox") input.checked = Boolean(v);
+    else input.value = String(v);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+}"""
+
+PRINT = (
+    "import json\n"
+    "print(json.dumps(dict(ex.params, valid=ex.valid, message=ex.message, OH=ex.OH, OW=ex.OW)))"
+)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[_id(c) for c in CELLS])
+def test_explorer_in_jupyterlab(browser, lab, cell, request):
+    chapter, call = cell
+    factory = CALL.search(call).group(1)
+    nb = Notebook(browser, lab, _id(cell), ["import conv\n\nex = " + call + "\nex", PRINT])
     failed = request.session.testsfailed
     try:
-        try:
-            nb.run()
-            yield nb
-            nb.no_errors()
-        except BaseException:
+        nb.run(0)
+        nb.explorer.wait_for()
+        first = nb.state()
+        assert first["valid"], first
+        # A move with the keyboard on the first slider: the page redraws, Python sees it.
+        slider = nb.explorer.locator('input[type="range"]').first
+        name = slider.get_attribute("name")
+        slider.focus()
+        key = "ArrowLeft" if slider.input_value() == slider.get_attribute("max") else "ArrowRight"
+        slider.press(key)
+        moved = nb.state()
+        assert moved[name] != first[name], f"{name} did not move"
+        params = nb.python_params()
+        assert params[name] == moved[name], f"Python's ex.{name} is {params[name]}"
+        assert {k: params[k] for k in ("OH", "OW", "valid")} == {
+            k: moved[k] for k in ("OH", "OW", "valid")
+        }
+        nb.screenshot()
+        # An invalid combination: the package's message in the page and in ex.message.
+        tests = _test_module(factory)
+        bad = next(c for c in tests.ALL if not tests.expected(c)["valid"])
+        nb.explorer.evaluate(f"(root, combo) => ({SET_INPUTS})([root, combo])", bad)
+        state = nb.state()
+        assert not state["valid"] and state["message"], state
+        _expect(nb.explorer.locator(".cx-message")).to_have_text(
+            "Not a valid layer: " + state["message"]
+        )
+        params = nb.python_params()
+        assert params["valid"] is False and params["message"] == state["message"]
+        nb.screenshot("-invalid")
+        nb.no_errors()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            nb.screenshot("-failed")
+        raise
+    finally:
+        if request.session.testsfailed > failed:
             with contextlib.suppress(Exception):
                 nb.screenshot("-failed")
-            raise
-        if request.session.testsfailed > failed:  # the test itself failed
-            nb.screenshot("-failed")
-    finally:
         nb.close()
-
-
-INVALID = "Not a valid layer"
-
-
-# --------------------------------------------------------------------------------------------
-# The explorers
-
-
-@pytest.mark.parametrize("notebook", ["padding-stride"], indirect=True)
-def test_padding_stride_explorer(notebook):
-    nb = notebook
-    _expect(nb.message).to_have_text("output 5 x 5: 25 window positions; window 0 shown")
-    nb.change(nb.step("win"), "window 1 shown")
-    nb.change(nb.step("H"), "output 6 x 5: 30 window positions; window 1 shown")
-    nb.change(nb.step("P", "ArrowLeft"), "output 4 x 3: 12 window positions")
-    nb.change(nb.step("P"), "output 6 x 5")
-    nb.screenshot()
-    # H = 6 with S = 2: (6 - 3 + 2) / 2 + 1 = 3.5 windows
-    nb.change(nb.step("S"), "3.5 is not an integer", redraw=False)
-    _expect(nb.message).to_contain_text(INVALID)
-    nb.screenshot("-invalid")
-    # and back to a valid layer
-    nb.change(nb.step("H"), "output 4 x 3")
-
-
-@pytest.mark.parametrize("notebook", ["im2col-stepper"], indirect=True)
-def test_im2col_stepper(notebook):
-    nb = notebook
-    _expect(nb.message).to_have_text(
-        "window 0 of 25 (output position (0, 0)): patch [0, 0, 0, 0] becomes column 0 of X_col"
-    )
-    nb.change(nb.step("step"), "window 1 of 25 (output position (0, 1)): patch [0, 0, 0, 1]")
-    nb.change(nb.step("step"), "window 2 of 25 (output position (0, 2)): patch [0, 0, 1, 2]")
-    # Play (linked to the slider in the kernel) steps on its own; pause stops it; stop rewinds.
-    buttons = nb.out.locator(".widget-play button")
-    play_pause, stop = buttons.nth(0), buttons.nth(1)
-    nb.change(play_pause.click, "window 4 of 25")
-    _expect(play_pause.locator("i")).to_have_class(re.compile("fa-pause"))
-    play_pause.click()
-    _expect(play_pause.locator("i")).to_have_class(re.compile("fa-play"))
-    # a step sent just before the pause may still be on its way through the kernel
-    steps = [nb.value("step")]
-    while len(steps) < 2 or (steps[-1] != steps[-2] and len(steps) < 4):
-        nb.page.wait_for_timeout(1200)  # longer than one Play interval (900 ms)
-        steps.append(nb.value("step"))
-    assert steps[-1] == steps[-2], f"Play did not pause: steps {steps}"
-    _expect(nb.message).to_contain_text(f"window {steps[-1]} of 25")
-    nb.change(stop.click, "window 0 of 25 (output position (0, 0))")
-    nb.change(nb.step("step"), "window 1 of 25")
-    nb.change(nb.step("step"), "window 2 of 25 (output position (0, 2)): patch [0, 0, 1, 2]")
-    nb.screenshot()
-
-
-@pytest.mark.parametrize("notebook", ["xcol"], indirect=True)
-def test_xcol_explorer(notebook):
-    nb = notebook
-    _expect(nb.message).to_contain_text("X_col is 8 x 8")
-    _expect(nb.message).to_contain_text("column 0 = (0*2 + 0)*2 + 0: image 0, window (0, 0)")
-    nb.change(nb.step("index"), "column 1 = (0*2 + 0)*2 + 1: image 1, window (0, 0)")
-    nb.change(nb.toggle("row"), "row 1 = (0*2 + 0)*2 + 1: channel 0, kernel offset (0, 1)")
-    nb.change(nb.step("C"), "X_col is 12 x 8")
-    nb.screenshot()
-    # H = 3, KH = 2 with S = 2: (3 - 2) / 2 + 1 = 1.5 windows
-    nb.change(nb.step("S"), "1.5 is not an integer", redraw=False)
-    _expect(nb.message).to_contain_text(INVALID)
-    nb.screenshot("-invalid")
-
-
-@pytest.mark.parametrize("notebook", ["filter"], indirect=True)
-def test_filter_explorer(notebook):
-    nb = notebook
-    _expect(nb.message).to_contain_text("vertical edges (Sobel): input 75x63, kernel 3x3, S=1")
-    values = nb.out.locator(".widget-text input")
-    menu = nb.out.locator(".widget-dropdown select")
-    nb.change(lambda: menu.select_option("blur (box)"), "blur (box): input 75x63")
-    _expect(values).to_have_value(re.compile(r"^0\.111111 0\.111111 0\.111111; "))
-    nb.change(nb.step("S"), "S=2, P=1 -> feature map 38x32")
-    nb.screenshot()
-    # a kernel typed by hand: ragged rows are refused, then a valid one is drawn
-    nb.change(lambda: (values.fill("1 2; 3"), values.press("Enter")), INVALID, redraw=False)
-    _expect(nb.message).to_contain_text("every kernel row needs the same length, got [2, 1]")
-    nb.screenshot("-invalid")
-    nb.change(
-        lambda: (values.fill("1 0 0; 0 0 0; 0 0 -1"), values.press("Enter")),
-        "your kernel: input 75x63, kernel 3x3, S=2, P=1 -> feature map 38x32",
-    )
-
-
-@pytest.mark.parametrize("notebook", ["gradient-flow"], indirect=True)
-def test_gradient_flow_explorer(notebook):
-    nb = notebook
-    _expect(nb.message).to_have_text(
-        "input pixel (1, 2) feeds 9 of the 25 output positions; the paths add up to -6, "
-        "and conv2d_backward gives dX[1, 2] = -6"
-    )
-    nb.change(nb.step("row"), "input pixel (2, 2) feeds 9 of the 25 output positions")
-    _expect(nb.message).to_contain_text(
-        "the paths add up to 1, and conv2d_backward gives dX[2, 2] = 1"
-    )
-    nb.change(nb.toggle("output position"), "output position (2, 2) of 5 x 5 reads 9 pixels")
-    nb.screenshot()
-    nb.change(nb.step("H"), "output position (2, 2) of 6 x 6")
-    # H = 6, F = 3 with S = 2: (6 - 3 + 2) / 2 + 1 = 3.5 windows
-    nb.change(nb.step("S"), "3.5 is not an integer", redraw=False)
-    _expect(nb.message).to_contain_text(INVALID)
-    nb.screenshot("-invalid")
-    # back to a valid layer (H = 5: 3 x 3 outputs) in input-pixel mode
-    nb.toggle("input pixel")()
-    nb.change(nb.step("H", "ArrowLeft"), "input pixel (2, 2) feeds 1 of the 9 output positions")
-    _expect(nb.message).to_contain_text("add up to -2, and conv2d_backward gives dX[2, 2] = -2")

@@ -66,10 +66,22 @@ def test_chapter_shape(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_widget_cells_are_hidden_in_html_and_ignored_by_nbval(path):
+def test_explorer_cells_are_shown_in_html_and_ignored_by_nbval(path):
+    """An explorer cell is one call, shown in the page (it runs there), its output (a widget
+    view with a random model id) ignored by nbval."""
     for cell in _code_cells(_load(path)):
         src = "".join(cell["source"])
-        if re.search(r"\bconv\.widgets\w*\.", src):
+        if re.search(r"\bconv\.explorers\.", src):
+            assert src.lstrip().startswith("# NBVAL_IGNORE_OUTPUT"), src
+            tags = cell["metadata"].get("tags", [])
+            assert "remove-output" not in tags and "remove-cell" not in tags, src
+            views = [
+                o
+                for o in cell["outputs"]
+                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            ]
+            assert len(views) == 1, f"{path.name}: the explorer cell was not executed"
+        if re.search(r"\bconv\.widgets\w*\.", src):  # the old matplotlib explorers
             assert src.lstrip().startswith("# NBVAL_IGNORE_OUTPUT"), src
             assert "remove-output" in cell["metadata"].get("tags", []), src
 

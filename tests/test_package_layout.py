@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "conv"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-BOOK_ONLY = ("plotting", "widgets")  # figures and explorers (need matplotlib / ipywidgets)
+BOOK_ONLY = ("plotting", "explorers", "widgets")  # figures and explorers (matplotlib, widgets)
 
 
 def _tree(path):
@@ -94,7 +94,7 @@ def test_importing_conv_loads_no_figures_or_explorers():
     code = (
         "import sys, conv; "
         "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'ipywidgets', "
-        "'conv.plotting', 'conv.widgets'))))"
+        "'anywidget', 'conv.plotting', 'conv.explorers', 'conv.widgets'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

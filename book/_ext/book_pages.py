@@ -3,11 +3,10 @@
 * Jupyter Book 1.x registers some inline scripts twice (sphinx-thebe's ``const THEBE_JS_URL``
   and sphinx-togglebutton's selector), and the second ``const`` declaration is a console error
   ("Identifier 'THEBE_JS_URL' has already been declared"). Keep the first copy of each.
-* Pages whose notebook built an ipywidget carry the widget state as a large JSON script; the
-  book hides widget outputs (a static page cannot run them), so the state is dropped.
-"""
 
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+Pages with an explorer keep the widget-state script that MyST-NB embeds: the explorers
+(anywidget) render from it in the static page, with no kernel.
+"""
 
 
 def _key(js):
@@ -21,9 +20,6 @@ def tidy_scripts(app, pagename, templatename, context, doctree):
         return
     seen, kept = set(), []
     for js in scripts:
-        attrs = getattr(js, "attributes", {}) or {}
-        if attrs.get("type") == WIDGET_STATE:
-            continue
         key = _key(js)
         if key in seen:
             continue

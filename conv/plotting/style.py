@@ -7,6 +7,7 @@ One meaning per colour in every chapter:
 * ``CURRENT``  the current window, its flattened patch and its column of ``X_col``
 * ``OUTPUT``   output cells already computed
 * ``ACCENT``   a second highlight (e.g. a selected output position or a gradient path)
+* ``DROPPED``  real pixels that no window reads (a red cross)
 """
 
 PAD = "#d0d0d0"
@@ -17,6 +18,8 @@ CURRENT_FILL = "#fdd0a2"
 OUTPUT = "#5d3a9b"  # purple
 OUTPUT_FILL = "#d9cdea"
 ACCENT = "#1a85ff"
+ACCENT_FILL = "#c6dcff"
+DROPPED = "#d7191c"
 GRID = "#404040"
 TEXT = "#111111"
 
@@ -29,6 +32,8 @@ __all__ = [
     "OUTPUT",
     "OUTPUT_FILL",
     "ACCENT",
+    "ACCENT_FILL",
+    "DROPPED",
     "GRID",
     "TEXT",
 ]
