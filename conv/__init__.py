@@ -19,9 +19,9 @@ Numerical modules (numpy only, imported with the package):
   initialisation, optimisers, the training loop and the digits;
 * :mod:`conv.data`: the sample photo and classic kernels; :mod:`conv.bench`: timings.
 
-For the book, loaded on first use (matplotlib, ipywidgets): :mod:`conv.plotting` (every
-figure) and the explorers :mod:`conv.widgets`, :mod:`conv.widgets_im2col`,
-:mod:`conv.widgets_backward`.
+For the book, loaded on first use (matplotlib, anywidget): :mod:`conv.plotting` (every
+figure) and :mod:`conv.explorers` (the live explorers: ES modules drawn by the browser, in the
+static HTML book and in JupyterLab alike).
 """
 
 from . import (
@@ -106,9 +106,9 @@ __all__ = [
     "transposed",
 ]
 
-# The subpackages for the book import matplotlib and ipywidgets: they load on first use, so
+# The subpackages for the book import matplotlib and anywidget: they load on first use, so
 # that ``import conv`` stays numpy-only and ``conv.plotting.plot_gemm(...)`` still just works.
-_HEAVY = ("plotting", "explorers", "widgets", "widgets_im2col", "widgets_backward")
+_HEAVY = ("plotting", "explorers")
 
 
 def __getattr__(name):

@@ -86,7 +86,10 @@ class Harness:
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         self.page.set_content(harness_html(widget))
-        self.page.wait_for_function("() => window.__ready === true", timeout=15000)
+        try:
+            self.page.wait_for_function("() => window.__ready === true", timeout=15000)
+        except Exception as exc:  # say why the module did not load (a SyntaxError, say)
+            raise AssertionError(f"{widget.NAME} did not render: {self.errors}") from exc
         self.name = widget.NAME
 
     def state(self) -> dict:

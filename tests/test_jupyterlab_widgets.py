@@ -66,6 +66,20 @@ def explorer_cells():
 CELLS = explorer_cells()
 
 
+def _setup(chapter: str, call: str) -> str:
+    """The chapter's one-line definitions of the names the call passes (``x=x``)."""
+    names = {n for n in re.findall(r"=\s*([A-Za-z_]\w*)\b", call) if n not in ("True", "False")}
+    lines = ["import numpy as np", "import conv"]
+    for cell in _code_cells(BOOK / chapter):
+        for line in cell.splitlines():
+            m = re.match(r"([A-Za-z_]\w*) = ", line)
+            if m and m.group(1) in names:
+                lines.append(line)
+                names.discard(m.group(1))
+    assert not names, f"{chapter}: no one-line definition of {sorted(names)} for {call}"
+    return "\n".join(lines)
+
+
 def _id(cell):
     return f"{cell[0][:2]}-{CALL.search(cell[1]).group(1)}"
 
@@ -383,7 +397,8 @@ PRINT = (
 def test_explorer_in_jupyterlab(browser, lab, cell, request):
     chapter, call = cell
     factory = CALL.search(call).group(1)
-    nb = Notebook(browser, lab, _id(cell), ["import conv\n\nex = " + call + "\nex", PRINT])
+    source = f"{_setup(chapter, call)}\n\nex = {call}\nex"
+    nb = Notebook(browser, lab, _id(cell), [source, PRINT])
     failed = request.session.testsfailed
     try:
         nb.run(0)

@@ -81,9 +81,7 @@ def test_explorer_cells_are_shown_in_html_and_ignored_by_nbval(path):
                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
             ]
             assert len(views) == 1, f"{path.name}: the explorer cell was not executed"
-        if re.search(r"\bconv\.widgets\w*\.", src):  # the old matplotlib explorers
-            assert src.lstrip().startswith("# NBVAL_IGNORE_OUTPUT"), src
-            assert "remove-output" in cell["metadata"].get("tags", []), src
+        assert not re.search(r"\bconv\.widgets\w*\.", src), "the old explorers are gone"
 
 
 def test_every_notebook_is_in_the_toc():

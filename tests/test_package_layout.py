@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "conv"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-BOOK_ONLY = ("plotting", "explorers", "widgets")  # figures and explorers (matplotlib, widgets)
+BOOK_ONLY = ("plotting", "explorers")  # figures and explorers (matplotlib, anywidget)
 
 
 def _tree(path):
@@ -69,7 +69,7 @@ def test_every_plotting_name_the_book_calls_is_listed():
     used = set()
     for path in NOTEBOOKS:
         used |= set(re.findall(r"\bplotting\.([A-Za-z_]\w*)", _notebook_code(path)))
-    assert len(used) > 25, sorted(used)
+    assert len(used) > 20, sorted(used)  # the search found the calls
     listed = set(dir(plotting))
     assert used <= listed, sorted(used - listed)
     assert used <= set(plotting.__all__), sorted(used - set(plotting.__all__))
@@ -94,7 +94,7 @@ def test_importing_conv_loads_no_figures_or_explorers():
     code = (
         "import sys, conv; "
         "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'ipywidgets', "
-        "'anywidget', 'conv.plotting', 'conv.explorers', 'conv.widgets'))))"
+        "'anywidget', 'conv.plotting', 'conv.explorers'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

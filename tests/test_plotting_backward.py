@@ -79,13 +79,6 @@ def test_transposed_stamp_partial_sums():
         plotting.plot_transposed_stamp(x, np.ones((2, 2)), step=4)
 
 
-def test_animations_have_one_frame_per_pixel():
-    anim = pb.gradient_flow_animation(np.ones((3, 3)), np.ones((2, 2)), 4, 4, name="t_flow")
-    assert anim.n_frames == 16 and "t_flow" in anim.html
-    anim = pb.transposed_conv_animation(np.ones((2, 2)), np.ones((2, 2)), 2, name="t_up")
-    assert anim.n_frames == 4
-
-
 def test_activation_stds_lines():
     ax = plotting.plot_activation_stds({"a": [1, 2, 4], "b": [1, 1, 1]})
     assert len(ax.get_lines()) == 3  # two curves and the reference line at 1

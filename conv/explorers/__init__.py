@@ -12,6 +12,28 @@ after every update, a ``data-state`` JSON that the browser tests compare with :m
 """
 
 from .base import Explorer
+from .gradient_flow import GradientFlow, gradient_flow
+from .im2col_columns import Im2colColumns, im2col_columns
+from .multichannel import Multichannel, multichannel
 from .padding_stride import PaddingStride, padding_stride
+from .receptive_field import ReceptiveField, receptive_field
+from .transposed_stamps import TransposedStamps, transposed_stamps
+from .weight_gradient import WeightGradient, weight_gradient
 
-__all__ = ["Explorer", "PaddingStride", "padding_stride"]
+__all__ = [
+    "Explorer",
+    "GradientFlow",
+    "Im2colColumns",
+    "Multichannel",
+    "PaddingStride",
+    "ReceptiveField",
+    "TransposedStamps",
+    "WeightGradient",
+    "gradient_flow",
+    "im2col_columns",
+    "multichannel",
+    "padding_stride",
+    "receptive_field",
+    "transposed_stamps",
+    "weight_gradient",
+]

@@ -186,13 +186,81 @@ function cross(parent, x, y, size, cls) {
 }
 
 function label(parent, x, y, text, cls = "cx-label", anchor = "start") {
-  return s("text", { x, y, class: cls, "text-anchor": anchor, text }, parent);
+  const t = s("text", { x, y, class: cls, text }, parent);
+  t.style.textAnchor = anchor; // a style: the stylesheet's text-anchor beats an attribute
+  return t;
 }
 
 function fmt(v) {
   if (Number.isInteger(v)) return String(v);
   const r = Math.round(v * 100) / 100;
   return String(r);
+}
+
+// First / previous / next / last / play buttons that walk the selection input `name` from 0 to
+// its current max (windows, columns, ...). `noun` names one step in the buttons' titles.
+function stepButtons(ui, name, noun, plural = `${noun}s`) {
+  const { model } = ui;
+  const bar = h("div", { class: "cx-buttons" });
+  const max = () => Number(ui.inputs[name].input.max);
+  const go = (f) => () => {
+    const now = Math.min(model.get(name), max());
+    model.set(name, Math.max(0, Math.min(max(), f(now, max()))));
+    model.save_changes();
+  };
+  const button = (title, text, f) => {
+    const b = h("button", { type: "button", title, text });
+    if (f) b.addEventListener("click", go(f));
+    bar.append(b);
+    return b;
+  };
+  button(`First ${noun}`, "« first", () => 0);
+  button(`Previous ${noun}`, "◀ prev", (v) => v - 1);
+  button(`Next ${noun}`, "next ▶", (v) => v + 1);
+  button(`Last ${noun}`, "last »", (_, m) => m);
+  const play = button(`Play through the ${plural}`, "play", null);
+  let timer = null;
+  const stop = () => {
+    clearInterval(timer);
+    timer = null;
+    play.textContent = "play";
+  };
+  play.addEventListener("click", () => {
+    if (timer) return stop();
+    if (model.get(name) >= max()) go(() => 0)();
+    play.textContent = "pause";
+    timer = setInterval(() => {
+      if (!ui.root.isConnected || model.get(name) >= max()) return stop();
+      go((v) => v + 1)();
+    }, 700);
+  });
+  ui.controls.append(bar);
+  return bar;
+}
+
+// The book's letters as controls, in the order given, each with its range:
+// layerParams({ H: [1, 12], W: [1, 12], KH: [1, 6], S: [1, 4], P: [0, 3], floor: true }).
+const LETTER_HELP = {
+  N: "images in the batch",
+  C: "input channels",
+  K: "filters = output channels",
+  H: "input height",
+  W: "input width",
+  KH: "kernel height",
+  KW: "kernel width",
+  S: "stride",
+  P: "zero padding on every side",
+  D: "dilation",
+  OP: "output padding",
+  floor: "round down, as the frameworks do",
+};
+
+function layerParams(ranges) {
+  return Object.entries(ranges).map(([name, r]) =>
+    r === true
+      ? { name, label: name, type: "checkbox", help: LETTER_HELP[name] }
+      : { name, label: name, min: r[0], max: r[1], help: LETTER_HELP[name] },
+  );
 }
 
 // ---- the explorer frame: controls, message, picture, data-state -----------------------------
@@ -287,6 +355,15 @@ function explorer(spec, { model, el }) {
     message.textContent = state.valid ? result.summary || "" : `Not a valid layer: ${state.message}`;
     message.classList.toggle("cx-error", !state.valid);
     delete state.summary;
+    // Keys starting with "_" are for draw() only, not part of data-state.
+    for (const key of Object.keys(state)) if (key.startsWith("_")) delete state[key];
+    // compute() may have changed a slider's max (the window count): set the values again.
+    // The <output> shows what the slider shows (a selection past a shrunken max is clamped).
+    for (const [name, { input, shown, spec: ps }] of Object.entries(inputs)) {
+      if (ps.type === "checkbox") continue;
+      if (String(input.value) !== String(p[name])) input.value = p[name];
+      shown.textContent = String(input.value);
+    }
     view.replaceChildren();
     try {
       spec.draw(view, p, result, ui);

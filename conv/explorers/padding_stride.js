@@ -36,14 +36,7 @@ const spec = {
   name: "padding-stride",
   title: "Padding, stride and dilation: where the windows go",
   params: [
-    { name: "H", label: "H", min: 1, max: 12, help: "input height" },
-    { name: "W", label: "W", min: 1, max: 12, help: "input width" },
-    { name: "KH", label: "KH", min: 1, max: 6, help: "kernel height" },
-    { name: "KW", label: "KW", min: 1, max: 6, help: "kernel width" },
-    { name: "S", label: "S", min: 1, max: 4, help: "stride" },
-    { name: "P", label: "P", min: 0, max: 3, help: "zero padding on every side" },
-    { name: "D", label: "D", min: 1, max: 3, help: "dilation" },
-    { name: "floor", label: "floor", type: "checkbox", help: "round down, as the frameworks do" },
+    ...layerParams({ H: [1, 12], W: [1, 12], KH: [1, 6], KW: [1, 6], S: [1, 4], P: [0, 3], D: [1, 3], floor: true }),
     { name: "step", label: "window", min: 0, max: 0, help: "which window is outlined" },
   ],
   invalidState: { uncovered_rows: null, uncovered_cols: null, window: null },
@@ -72,41 +65,7 @@ const spec = {
   },
 
   extraControls(ui) {
-    const { model } = ui;
-    const bar = h("div", { class: "cx-buttons" });
-    const go = (f) => () => {
-      const max = Number(ui.inputs.step.input.max);
-      model.set("step", Math.max(0, Math.min(max, f(model.get("step"), max))));
-      model.save_changes();
-    };
-    const first = h("button", { type: "button", title: "First window", text: "« first" });
-    const prev = h("button", { type: "button", title: "Previous window", text: "◀ prev" });
-    const next = h("button", { type: "button", title: "Next window", text: "next ▶" });
-    const last = h("button", { type: "button", title: "Last window", text: "last »" });
-    const play = h("button", { type: "button", title: "Play through the windows", text: "play" });
-    first.addEventListener("click", go(() => 0));
-    prev.addEventListener("click", go((v) => v - 1));
-    next.addEventListener("click", go((v) => v + 1));
-    last.addEventListener("click", go((_, max) => max));
-    let timer = null;
-    const stop = () => {
-      clearInterval(timer);
-      timer = null;
-      play.textContent = "play";
-    };
-    play.addEventListener("click", () => {
-      if (timer) return stop();
-      if (model.get("step") >= Number(ui.inputs.step.input.max)) go(() => 0)();
-      play.textContent = "pause";
-      timer = setInterval(() => {
-        if (!ui.root.isConnected || model.get("step") >= Number(ui.inputs.step.input.max)) {
-          return stop();
-        }
-        go((v) => v + 1)();
-      }, 700);
-    });
-    bar.append(first, prev, next, last, play);
-    ui.controls.append(bar);
+    stepButtons(ui, "step", "window");
   },
 
   draw(view, p, result) {

@@ -30,7 +30,6 @@ from .animation import (
     offline_jshtml,
 )
 from .backward import (
-    gradient_flow_animation,
     overlap_count_panels,
     plot_activation_stds,
     plot_gradient_paths,
@@ -38,7 +37,6 @@ from .backward import (
     plot_overlap_counts,
     plot_receptive_field,
     plot_transposed_stamp,
-    transposed_conv_animation,
 )
 from .grid import (
     draw_grid,
@@ -106,9 +104,7 @@ __all__ = [
     "overlap_count_panels",
     "plot_gradient_paths",
     "plot_receptive_field",
-    "gradient_flow_animation",
     "plot_transposed_stamp",
-    "transposed_conv_animation",
     "plot_activation_stds",
     "plot_images",
     "METHOD_COLOURS",

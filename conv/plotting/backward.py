@@ -26,7 +26,6 @@ from ..connectivity import (
 from ..geometry import check_int
 from ..im2col import overlap_counts
 from . import style
-from .animation import animate
 from .grid import draw_grid, finish, new_ax
 
 __all__ = [
@@ -34,9 +33,7 @@ __all__ = [
     "overlap_count_panels",
     "plot_gradient_paths",
     "plot_receptive_field",
-    "gradient_flow_animation",
     "plot_transposed_stamp",
-    "transposed_conv_animation",
     "plot_activation_stds",
     "plot_images",
 ]
@@ -253,31 +250,6 @@ def plot_receptive_field(w, out_pos, H, W, stride=1, padding=0, dilation=1, ax=N
     return _done(ax, width, height, title)
 
 
-def gradient_flow_animation(dout, w, H, W, stride=1, padding=0, name="gradient_flow"):
-    """Walk over every input pixel (row-major) showing its gradient paths; ``dX`` fills in.
-
-    dout : (OH, OW)   w : (KH, KW). One frame per input pixel (keep ``H*W`` at most ~30).
-    Returns :class:`conv.plotting.animation.AnimationHTML`.
-    """
-    dout, w = np.asarray(dout, dtype=float), np.asarray(w, dtype=float)
-    dx = np.array(
-        [
-            [gradient_flow(dout, w, (r, c), H, W, stride, padding).total for c in range(W)]
-            for r in range(H)
-        ]
-    )
-
-    def draw(step, ax):
-        shown = np.full((H, W), np.nan)
-        shown.flat[: step + 1] = dx.flat[: step + 1]
-        plot_gradient_paths(dout, w, divmod(step, W), H, W, stride, padding, ax=ax, dx=shown)
-
-    return animate(draw, H * W, name, figsize=(9, 4), interval=900)
-
-
-# --- transposed convolution ------------------------------------------------------------------
-
-
 def plot_transposed_stamp(x, w, stride=1, padding=0, step=0, ax=None):
     """Transposed convolution as stamping: input cell ``step`` adds ``x[r, c] * w`` to the output.
 
@@ -350,21 +322,6 @@ def plot_transposed_stamp(x, w, stride=1, padding=0, step=0, ax=None):
         f"\nOH = (H - 1)*S - 2P + KH = ({h} - 1)*{stride} - 2*{padding} + {kh} = {out_h}"
     )
     return _done(ax, xo + wf, max(hf, h), title)
-
-
-def transposed_conv_animation(x, w, stride=1, padding=0, name="transposed"):
-    """One frame per input cell of ``x (H, W)``: :func:`plot_transposed_stamp` step by step."""
-    x = np.asarray(x, dtype=float)
-    return animate(
-        lambda step, ax: plot_transposed_stamp(x, w, stride, padding, step, ax=ax),
-        x.size,
-        name,
-        figsize=(9, 4),
-        interval=1000,
-    )
-
-
-# --- initialisation --------------------------------------------------------------------------
 
 
 def plot_activation_stds(stds, ax=None):
