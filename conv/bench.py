@@ -70,6 +70,9 @@ __all__ = [
     "blas_threads",
     "candidates",
     "conv_flops",
+    "LayerCost",
+    "dense_cost",
+    "conv_cost",
     "interleaved_medians",
     "interleaved_times",
     "make_arrays",
@@ -229,6 +232,45 @@ def conv_flops(case: ConvCase) -> int:
         raise TypeError(f"case must be a ConvCase, got {type(case).__name__}")
     oh, ow = case.out_hw
     return 2 * case.k * case.c * case.kh * case.kw * case.n * oh * ow
+
+
+class LayerCost(NamedTuple):
+    """Weights (with biases) and floating-point operations of one layer on one input."""
+
+    params: int
+    flops: int
+
+
+def dense_cost(in_features: int, out_features: int) -> LayerCost:
+    """A dense layer ``y = W x + b``: ``out*in + out`` parameters, ``2*out*in`` FLOPs.
+
+    >>> dense_cost(32 * 32 * 3, 32 * 32 * 16).params   # every input to every output
+    50348032
+    """
+    n_in = check_int("in_features", in_features, 1)
+    n_out = check_int("out_features", out_features, 1)
+    return LayerCost(n_out * n_in + n_out, 2 * n_out * n_in)
+
+
+def conv_cost(C: int, K: int, KH: int, KW: int, OH: int, OW: int, groups: int = 1) -> LayerCost:
+    """A convolution with ``K`` filters of ``C // groups`` channels of ``KH x KW`` taps, on one
+    image with an ``OH x OW`` output: ``K*(C/G)*KH*KW + K`` parameters (the same for every
+    position: they are shared) and ``2*K*(C/G)*KH*KW*OH*OW`` FLOPs (:func:`conv_flops` for N=1).
+
+    >>> conv_cost(3, 16, 3, 3, 32, 32).params
+    448
+    """
+    C, K = check_int("C", C, 1), check_int("K", K, 1)
+    KH, KW = check_int("KH", KH, 1), check_int("KW", KW, 1)
+    OH, OW = check_int("OH", OH, 1), check_int("OW", OW, 1)
+    groups = check_int("groups", groups, 1)
+    if C % groups or K % groups:
+        raise ValueError(
+            f"groups={groups} must divide both C={C} and K={K} "
+            f"({C} % {groups} = {C % groups}, {K} % {groups} = {K % groups})"
+        )
+    taps = K * (C // groups) * KH * KW
+    return LayerCost(taps + K, 2 * taps * OH * OW)
 
 
 def make_arrays(case: ConvCase, dtype=np.float64, seed: int = 0):

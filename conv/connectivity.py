@@ -9,6 +9,11 @@ through kernel offset ``(i, j)`` exactly when ``r + P = S*oh + D*i`` and ``c + P
 * :func:`input_paths`: the outputs one pixel feeds (the backward pass runs these backwards);
 * :func:`gradient_flow`: ``dX[r, c]`` as the sum over those paths of ``dout[oh, ow] * w[i, j]``,
   which :mod:`conv.plotting.backward` draws and the tests compare with ``conv2d_backward``.
+
+Across a stack of layers (one axis, no padding), :func:`stack_receptive_fields` runs the
+recurrence ``r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}``, ``j_l = j_{l-1} s_l`` and
+:func:`measured_receptive_field` measures the same width with the backward pass (chapter 7's
+trick), independently of the recurrence.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import check_array, check_int, conv_output_shape
+from .geometry import check_array, check_int, conv_output_shape, output_size
 
 __all__ = [
     "input_paths",
@@ -26,6 +31,9 @@ __all__ = [
     "GradientFlow",
     "gradient_flow",
     "check_single_channel_geometry",
+    "StackLayer",
+    "stack_receptive_fields",
+    "measured_receptive_field",
 ]
 
 
@@ -134,3 +142,90 @@ def _real(a, name):
     if np.iscomplexobj(a):
         raise TypeError(f"{name} is complex ({a.dtype}); the paths carry real numbers")
     return a
+
+
+class StackLayer(NamedTuple):
+    """One layer of a stack, along one axis: a window of ``kernel`` taps ``dilation`` apart,
+    moved by ``stride`` (a 2x2 pool with stride 2 is ``StackLayer(2, 2)``)."""
+
+    kernel: int
+    stride: int = 1
+    dilation: int = 1
+
+
+def _stack(layers) -> list[StackLayer]:
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"layers must be a sequence of StackLayer, got {layers!r}")
+    out = []
+    for n, layer in enumerate(layers, start=1):
+        if not isinstance(layer, StackLayer):
+            raise TypeError(
+                f"layer {n} must be a StackLayer(kernel, stride, dilation), got {layer!r}"
+            )
+        out.append(
+            StackLayer(
+                check_int(f"layer {n} kernel", layer.kernel, 1),
+                check_int(f"layer {n} stride", layer.stride, 1),
+                check_int(f"layer {n} dilation", layer.dilation, 1),
+            )
+        )
+    if not out:
+        raise ValueError("layers is empty: a stack needs at least one layer")
+    return out
+
+
+def stack_receptive_fields(layers) -> tuple[list[int], list[int]]:
+    """Receptive field ``r`` and jump ``j`` after every layer of a stack, the input first.
+
+    ``r_0 = 1``, ``j_0 = 1``; layer ``l`` adds ``(k_l - 1) * d_l`` taps, each ``j_{l-1}`` input
+    pixels apart: ``r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}`` and ``j_l = j_{l-1} s_l`` (the jump
+    is how far apart neighbouring units of layer ``l`` look in the input).
+
+    >>> stack_receptive_fields([StackLayer(3)] * 3)       # three 3x3 layers see 7 pixels
+    ([1, 3, 5, 7], [1, 1, 1, 1])
+    >>> stack_receptive_fields([StackLayer(3), StackLayer(3), StackLayer(2, 2)])  # a VGG block
+    ([1, 3, 5, 6], [1, 1, 1, 2])
+    """
+    rfs, jumps = [1], [1]
+    for layer in _stack(layers):
+        rfs.append(rfs[-1] + (layer.kernel - 1) * layer.dilation * jumps[-1])
+        jumps.append(jumps[-1] * layer.stride)
+    return rfs, jumps
+
+
+def measured_receptive_field(layers) -> int:
+    """How many input pixels (first to last) one output unit of the stack depends on, measured.
+
+    Independent of :func:`stack_receptive_fields`: builds the stack as convolutions with
+    kernels of ones (no padding, floor mode) on an input just long enough for one output,
+    sends a gradient of 1 back from output unit 0 with :func:`conv.conv2d_backward`, layer by
+    layer, and measures the span of the input pixels the gradient reaches. With non-negative
+    weights nothing cancels, so a pixel gets a gradient exactly when a path connects it.
+    """
+    from .functional import conv2d_backward  # the backward pass is the measuring instrument
+
+    stack = _stack(layers)
+
+    def sizes(n):
+        out = [n]
+        for layer in stack:
+            try:
+                out.append(
+                    output_size(out[-1], layer.kernel, layer.stride, 0, layer.dilation, True)
+                )
+            except ValueError:
+                return None
+        return out
+
+    n = 1
+    while sizes(n) is None:
+        n += 1
+    widths = sizes(n)
+    g = np.zeros((1, 1, 1, widths[-1]))
+    g[0, 0, 0, 0] = 1.0
+    for layer, width in zip(reversed(stack), reversed(widths[:-1])):
+        x = np.zeros((1, 1, 1, width))
+        w = np.ones((1, 1, 1, layer.kernel))
+        g = conv2d_backward(g, x, w, stride=layer.stride, dilation=layer.dilation, floor=True)[0]
+    reached = np.flatnonzero(g[0, 0, 0])
+    return int(reached[-1] - reached[0] + 1)

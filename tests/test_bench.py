@@ -260,3 +260,36 @@ def test_stage_breakdown_without_bias():
 def test_bench_helpers_refuse_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ---- what a layer costs ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("c", "k", "kh", "kw", "h", "groups"),
+    [(3, 16, 3, 3, 8, 1), (4, 6, 1, 1, 5, 2), (8, 8, 3, 3, 6, 8)],
+)
+def test_conv_cost_counts_the_layers_own_parameters_and_the_flops(c, k, kh, kw, h, groups):
+    layer = conv.nn.Conv2D(c, k, (kh, kw), padding=0, groups=groups, rng=np.random.default_rng(0))
+    oh, ow = h - kh + 1, h - kw + 1
+    cost = conv.bench.conv_cost(c, k, kh, kw, oh, ow, groups=groups)
+    assert cost.params == sum(p.size for p in layer.params.values())
+    if groups == 1:
+        case = conv.bench.ConvCase("t", 1, c, h, h, k, kh, kw)
+        assert cost.flops == conv.bench.conv_flops(case)
+    # FLOPs: two per multiply-add, one multiply-add per weight tap and output position
+    assert cost.flops == 2 * (cost.params - k) * oh * ow
+
+
+def test_dense_cost_counts_the_layers_own_parameters():
+    layer = conv.nn.Dense(12, 5, rng=np.random.default_rng(0))
+    cost = conv.bench.dense_cost(12, 5)
+    assert cost.params == sum(p.size for p in layer.params.values())
+    assert cost.flops == 2 * 12 * 5
+
+
+def test_layer_costs_refuse_bad_sizes():
+    with pytest.raises(ValueError, match="in_features must be >= 1, got 0"):
+        conv.bench.dense_cost(0, 3)
+    with pytest.raises(ValueError, match=r"groups=2 must divide both C=3 and K=4 \(3 % 2 = 1"):
+        conv.bench.conv_cost(3, 4, 3, 3, 5, 5, groups=2)

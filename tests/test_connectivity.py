@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from strategies import PROPERTY, geometries
 
 import conv
@@ -82,3 +83,57 @@ def test_positions_must_be_pairs_of_ints(pixel, error, match):
 def test_gradient_flow_refuses_complex():
     with pytest.raises(TypeError, match="dout is complex"):
         pb.gradient_flow(np.ones((5, 5)) * 1j, np.ones((3, 3)), (0, 0), 5, 5, 1, 1)
+
+
+# ---- receptive fields across a stack of layers ----------------------------------------------
+
+L = pb.StackLayer
+
+
+@pytest.mark.parametrize(
+    ("layers", "rf", "jump"),
+    [
+        ([L(3)] * 3, 7, 1),  # three 3x3 layers see what one 7x7 sees
+        ([L(7)], 7, 1),
+        ([L(3, 1, 1), L(3, 1, 2), L(3, 1, 4)], 15, 1),  # chapter 7's dilated stack
+        ([L(3), L(3), L(2, 2)], 6, 2),  # a VGG block: two 3x3 convs and a 2x2/2 pool
+        ([L(3), L(2, 2), L(3), L(2, 2)], 10, 4),
+    ],
+)
+def test_stack_receptive_fields_known_answers(layers, rf, jump):
+    rfs, jumps = pb.stack_receptive_fields(layers)
+    assert (rfs[-1], jumps[-1]) == (rf, jump)
+    assert len(rfs) == len(jumps) == len(layers) + 1
+    assert pb.measured_receptive_field(layers) == rf
+
+
+stacks = st.lists(
+    st.builds(L, st.integers(1, 5), st.integers(1, 3), st.integers(1, 3)), min_size=1, max_size=4
+)
+
+
+@PROPERTY
+@given(stacks)
+def test_the_recurrence_matches_the_backward_pass(layers):
+    rfs, _ = pb.stack_receptive_fields(layers)
+    assert pb.measured_receptive_field(layers) == rfs[-1]
+    # every prefix of the stack too
+    for n in range(1, len(layers)):
+        assert pb.measured_receptive_field(layers[:n]) == rfs[n]
+
+
+@pytest.mark.parametrize(
+    ("layers", "error", "match"),
+    [
+        ([], ValueError, "at least one layer"),
+        ([(3, 1, 1)], TypeError, "layer 1 must be a StackLayer"),
+        ([L(3), L(0)], ValueError, "layer 2 kernel must be >= 1, got 0"),
+        ([L(3, 0)], ValueError, "layer 1 stride must be >= 1, got 0"),
+        (3, TypeError, "sequence of StackLayer"),
+    ],
+)
+def test_stack_layers_are_checked(layers, error, match):
+    with pytest.raises(error, match=match):
+        pb.stack_receptive_fields(layers)
+    with pytest.raises(error, match=match):
+        pb.measured_receptive_field(layers)
