@@ -256,6 +256,16 @@ def test_internal_links_resolve():
     assert bad == []
 
 
+def test_only_explorer_pages_load_the_widget_manager():
+    """The 4 MB widget manager and the widget state are on the pages with explorers only."""
+    assert PAGES, "build the book first: make book"
+    for name in PAGES:
+        html = (HTML / name).read_text(encoding="utf-8")
+        has = "embed-amd.js" in html
+        assert has == (name in EXPLORERS), f"{name}: widget manager loaded: {has}"
+        assert ("application/vnd.jupyter.widget-state+json" in html) == has, name
+
+
 def test_every_chapter_offers_its_notebook_for_download():
     notebooks = sorted((ROOT / "book").glob("*.ipynb"))
     assert notebooks
