@@ -16,6 +16,7 @@ from .gradient_flow import GradientFlow, gradient_flow
 from .im2col_columns import Im2colColumns, im2col_columns
 from .multichannel import Multichannel, multichannel
 from .padding_stride import PaddingStride, padding_stride
+from .pooling_windows import PoolingWindows, pooling_windows
 from .receptive_field import ReceptiveField, receptive_field
 from .transposed_stamps import TransposedStamps, transposed_stamps
 from .weight_gradient import WeightGradient, weight_gradient
@@ -26,6 +27,7 @@ __all__ = [
     "Im2colColumns",
     "Multichannel",
     "PaddingStride",
+    "PoolingWindows",
     "ReceptiveField",
     "TransposedStamps",
     "WeightGradient",
@@ -33,6 +35,7 @@ __all__ = [
     "im2col_columns",
     "multichannel",
     "padding_stride",
+    "pooling_windows",
     "receptive_field",
     "transposed_stamps",
     "weight_gradient",
