@@ -63,6 +63,28 @@ def test_gemm_checks_shapes_and_labels():
         plotting.plot_gemm(w, x.T, w @ x)
 
 
+def test_gemm_writes_entries_only_where_they_fit():
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, 9, (2, 4))
+    x = rng.integers(0, 9, (4, 6))
+    ax = plotting.plot_gemm(w, x, w @ x)
+    assert len(_texts(ax)) == 3 + 2 + w.size + x.size + (w @ x).size  # labels, signs, entries
+    w = rng.standard_normal((6, 36))  # a wide float matrix: grids only
+    x = rng.standard_normal((36, 25))
+    ax = plotting.plot_gemm(w, x, w @ x)
+    assert len(_texts(ax)) == 3 + 2
+
+
+def test_gemm_can_shade_the_nonzero_entries():
+    w = np.kron(np.eye(2), np.ones((3, 4)))  # block-diagonal (6, 8)
+    x = np.ones((8, 5))
+    ax = plotting.plot_gemm(w, x, w @ x, shade_nonzero=True)
+    faces = ax.get_images()[0].get_array()  # W_row's cells, drawn first
+    assert faces.shape[:2] == w.shape
+    zero, nonzero = faces[0, -1, :3], faces[0, 0, :3]
+    assert np.allclose(zero, 1.0) and not np.allclose(nonzero, 1.0)
+
+
 def test_index_arrays_write_every_entry():
     ax = plotting.plot_index_arrays((1, 1, 4, 4), 2, 2, stride=1, padding=1)
     channel, row, col = conv.im2col_indices((1, 1, 4, 4), 2, 2, 1, 1)

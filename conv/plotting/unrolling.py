@@ -144,11 +144,16 @@ def plot_im2col_step(image, kernel_h, kernel_w, stride=1, padding=0, step=0, ax=
     return finish(ax, xc + cols.shape[1], max(height, yp + k + 0.8), title)
 
 
-def plot_gemm(w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_col")):
+def plot_gemm(
+    w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_col"), shade_nonzero=False
+):
     """The forward pass as one product: ``w_row (K, C*KH*KW) @ x_col (C*KH*KW, M) = out (K, M)``.
 
-    The three matrices are drawn side by side with their shapes; entries are written when
-    they fit. Returns ``ax``.
+    The three matrices are drawn side by side with their shapes; a matrix's entries are
+    written only when it is small and its longest entry fits in a cell at the axes' width
+    (so a wide float matrix shows its grid, not overprinted digits). ``shade_nonzero`` tints
+    the non-zero entries (``OUTPUT_FILL``), which shows a sparsity pattern such as the
+    block-diagonal ``W_row`` of a grouped convolution. Returns ``ax``.
     """
     w_row, x_col, out = (np.asarray(a) for a in (w_row, x_col, out))
     if w_row.shape[1] != x_col.shape[0] or out.shape != (w_row.shape[0], x_col.shape[1]):
@@ -159,15 +164,23 @@ def plot_gemm(w_row, x_col, out, ax=None, names=("W_row", "X_col", "W_row @ X_co
     ax = new_ax(ax, figsize=(9, 3))
     x = 0.0
     height = max(w_row.shape[0], x_col.shape[0])
+    fontsize = 6
+    total = w_row.shape[1] + 2 * x_col.shape[1] + 3  # cells across, the two signs included
+    cell_pt = ax.figure.get_figwidth() * 72 * ax.get_position().width / total
     for i, (m, name) in enumerate(zip((w_row, x_col, out), names)):
         y = (height - m.shape[0]) / 2
-        small = m.size <= 400
+        longest = max(len(f"{v:g}") for v in m.flat)
+        fits = longest <= 3 or 0.6 * fontsize * longest <= cell_pt  # short entries always fit
+        faces = None
+        if shade_nonzero:
+            faces = np.where((m != 0)[..., None], to_rgb(style.OUTPUT_FILL), 1.0)
         draw_matrix(
             m,
             ax=ax,
             origin=(x, y),
-            annotate=small,
-            fontsize=6,
+            faces=faces,
+            annotate=m.size <= 400 and fits,
+            fontsize=fontsize,
             label=f"{name} {m.shape[0]}x{m.shape[1]}",
         )
         x += m.shape[1]
