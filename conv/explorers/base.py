@@ -27,7 +27,7 @@ import traitlets as t
 
 from ..plotting import style
 
-__all__ = ["Explorer", "module_source", "stylesheet", "PALETTE"]
+__all__ = ["Explorer", "module_source", "stylesheet", "PALETTE", "grid_shape", "check_fits"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,6 +63,27 @@ def stylesheet(name: str) -> str:
     own = HERE / f"{name}.css"
     extra = own.read_text(encoding="utf-8") if own.exists() else ""
     return css.replace("__PALETTE__", palette) + extra
+
+
+def grid_shape(rows) -> tuple[int, int]:
+    """``(rows, cols)`` of a nested list (the shortest row counts)."""
+    return (len(rows), min((len(r) for r in rows), default=0))
+
+
+def check_fits(letter: str, value: int, name: str, rows) -> None:
+    """``ValueError`` when size ``letter = value`` is beyond the explorer's array ``rows``.
+
+    The page holds only the arrays the build embedded, so a size Python can set but the
+    sliders cannot reach gets this message, word for word the same as ``checkArrayFits`` in
+    ``common.js``: ``H must be <= 7 (the explorer's input x is 7 x 7), got 9``.
+    """
+    n_rows, n_cols = grid_shape(rows)
+    limit = n_rows if letter in ("H", "OH") else n_cols
+    if value > limit:
+        raise ValueError(
+            f"{letter} must be <= {limit} (the explorer's {name} is {n_rows} x {n_cols}), "
+            f"got {value}"
+        )
 
 
 class Explorer(anywidget.AnyWidget):

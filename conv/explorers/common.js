@@ -108,6 +108,24 @@ function range(n) {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+// [rows, cols] of a nested list (the shortest row counts), [0, 0] for anything else.
+function gridShape(a) {
+  const rows = Array.isArray(a) ? a : [];
+  const cols = rows.length ? Math.min(...rows.map((r) => (Array.isArray(r) ? r.length : 0))) : 0;
+  return [rows.length, cols];
+}
+
+// conv.explorers.base.check_fits: a size beyond the explorer's arrays, the same message.
+function checkArrayFits(letter, value, name, shape) {
+  const [rows, cols] = shape;
+  const limit = letter === "H" || letter === "OH" ? rows : cols;
+  if (value > limit) {
+    throw new GeometryError(
+      `${letter} must be <= ${limit} (the explorer's ${name} is ${rows} x ${cols}), got ${value}`,
+    );
+  }
+}
+
 // ---- DOM and SVG ----------------------------------------------------------------------------
 
 function h(tag, attrs = {}, ...children) {

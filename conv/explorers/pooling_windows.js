@@ -32,23 +32,6 @@ function poolNum(v) {
   return v < 0 ? `−${fmt(-v)}` : fmt(v);
 }
 
-function poolShape(a) {
-  const rows = Array.isArray(a) ? a : [];
-  const cols = rows.length ? Math.min(...rows.map((r) => (Array.isArray(r) ? r.length : 0))) : 0;
-  return [rows.length, cols];
-}
-
-// conv/explorers/pooling_windows.py's _too_large: the same message.
-function poolTooLarge(letter, value, name, shape) {
-  const [rows, cols] = shape;
-  const limit = letter === "H" || letter === "OH" ? rows : cols;
-  if (value > limit) {
-    throw new GeometryError(
-      `${letter} must be <= ${limit} (the explorer's ${name} is ${rows} x ${cols}), got ${value}`,
-    );
-  }
-}
-
 // conv.geometry.check_pool_args for kernel_size=(KH, KW), stride=S: [OH, OW] or the reason.
 function poolOutputShape(H, W, KH, KW, S, P, floor) {
   checkInt("kernel_size[0]", KH, 1);
@@ -205,12 +188,12 @@ const poolSpec = {
     checkInt("W", p.W, 1);
     const xs = model.get("x");
     const ds = model.get("dout");
-    poolTooLarge("H", p.H, "input x", poolShape(xs));
-    poolTooLarge("W", p.W, "input x", poolShape(xs));
+    checkArrayFits("H", p.H, "input x", gridShape(xs));
+    checkArrayFits("W", p.W, "input x", gridShape(xs));
     const { H, W, KH, KW, S, P } = p;
     const [OH, OW] = poolOutputShape(H, W, KH, KW, S, P, p.floor);
-    poolTooLarge("OH", OH, "dout", poolShape(ds));
-    poolTooLarge("OW", OW, "dout", poolShape(ds));
+    checkArrayFits("OH", OH, "dout", gridShape(ds));
+    checkArrayFits("OW", OW, "dout", gridShape(ds));
     ui.inputs.row.input.max = OH - 1;
     ui.inputs.col.input.max = OW - 1;
     const r = poolClamp(p.row, 0, OH - 1);
@@ -280,7 +263,7 @@ const poolSpec = {
 
   draw(view, p, result, ui) {
     const { model } = ui;
-    const [xRows, xCols] = poolShape(model.get("x"));
+    const [xRows, xCols] = gridShape(model.get("x"));
     const H = poolClamp(p.H, 1, Math.max(1, xRows));
     const W = poolClamp(p.W, 1, Math.max(1, xCols));
     const P = poolClamp(p.P, 0, 4);

@@ -20,7 +20,7 @@ from ..pooling import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
-from .base import Explorer
+from .base import Explorer, check_fits
 
 __all__ = ["PoolingWindows", "pooling_windows", "X_SHAPE", "DOUT_SHAPE"]
 
@@ -28,20 +28,6 @@ __all__ = ["PoolingWindows", "pooling_windows", "X_SHAPE", "DOUT_SHAPE"]
 X_SHAPE = (8, 8)
 #: The largest output: H = 8, P = 1, KH = 2, S = 1 gives OH = (8 + 2*1 - 2) / 1 + 1 = 9.
 DOUT_SHAPE = (9, 9)
-
-
-def _too_large(letter, value, name, shape):
-    """The message when a size is beyond the explorer's arrays (same text as the page's)."""
-    rows, cols = shape
-    limit = rows if letter in ("H", "OH") else cols
-    if value > limit:
-        raise ValueError(
-            f"{letter} must be <= {limit} (the explorer's {name} is {rows} x {cols}), got {value}"
-        )
-
-
-def _shape(rows) -> tuple[int, int]:
-    return (len(rows), min((len(r) for r in rows), default=0))
 
 
 class PoolingWindows(Explorer):
@@ -105,12 +91,12 @@ class PoolingWindows(Explorer):
     def compute(self):
         check_int("H", self.H, 1)
         check_int("W", self.W, 1)
-        _too_large("H", self.H, "input x", _shape(self.x))
-        _too_large("W", self.W, "input x", _shape(self.x))
+        check_fits("H", self.H, "input x", self.x)
+        check_fits("W", self.W, "input x", self.x)
         x = np.zeros((1, 1, self.H, self.W))
         _, _, _, _, (oh, ow) = check_pool_args(x, (self.KH, self.KW), self.S, self.P, self.floor)
-        _too_large("OH", oh, "dout", _shape(self.dout))
-        _too_large("OW", ow, "dout", _shape(self.dout))
+        check_fits("OH", oh, "dout", self.dout)
+        check_fits("OW", ow, "dout", self.dout)
         return oh, ow
 
     def pooled(self) -> tuple[np.ndarray, np.ndarray]:

@@ -32,20 +32,6 @@ function padded(x, { H, W, P }) {
   };
 }
 
-// The same message as conv.explorers.weight_gradient when a size is beyond the arrays.
-function checkFits(letter, value, name, rows, cols) {
-  const limit = letter === "H" || letter === "OH" ? rows : cols;
-  if (value > limit) {
-    throw new GeometryError(
-      `${letter} must be <= ${limit} (the explorer's ${name} is ${rows} x ${cols}), got ${value}`,
-    );
-  }
-}
-
-function shapeOf(rows) {
-  return [rows.length, rows.length ? rows[0].length : 0];
-}
-
 // "a·b + c·d + ... = total"; with more than MAX_TERMS products only the non-zero ones.
 function writeSum(products, total) {
   let shown = products;
@@ -97,12 +83,10 @@ const spec = {
     const [OH, OW] = convOutputShape(p.H, p.W, p.KH, p.KW, p.S, p.P, p.D, p.floor);
     const x = model.get("x") || [];
     const dout = model.get("dout") || [];
-    const [xr, xc] = shapeOf(x);
-    const [dr, dc] = shapeOf(dout);
-    checkFits("H", p.H, "input x", xr, xc);
-    checkFits("W", p.W, "input x", xr, xc);
-    checkFits("OH", OH, "dout", dr, dc);
-    checkFits("OW", OW, "dout", dr, dc);
+    checkArrayFits("H", p.H, "input x", gridShape(x));
+    checkArrayFits("W", p.W, "input x", gridShape(x));
+    checkArrayFits("OH", OH, "dout", gridShape(dout));
+    checkArrayFits("OW", OW, "dout", gridShape(dout));
 
     const { KH, KW, S, D } = p;
     const xp = padded(x, p);
@@ -134,7 +118,7 @@ const spec = {
   draw(view, p, result, ui) {
     const { model } = ui;
     const x = model.get("x") || [];
-    const [xr, xc] = shapeOf(x);
+    const [xr, xc] = gridShape(x);
     // What still makes sense when the layer is not valid: the padded input alone.
     const H = Math.max(1, Math.min(Number.isInteger(p.H) ? p.H : 1, xr));
     const W = Math.max(1, Math.min(Number.isInteger(p.W) ? p.W : 1, xc));

@@ -17,7 +17,7 @@ import traitlets as t
 
 from ..functional import conv2d_backward
 from ..geometry import conv_output_shape
-from .base import Explorer
+from .base import Explorer, check_fits
 
 __all__ = ["WeightGradient", "weight_gradient", "X_SHAPE", "DOUT_SHAPE"]
 
@@ -25,20 +25,6 @@ __all__ = ["WeightGradient", "weight_gradient", "X_SHAPE", "DOUT_SHAPE"]
 X_SHAPE = (7, 7)
 #: The largest ``dout``: H = 7, P = 2, KH = 1, S = 1 gives OH = 7 + 2*2 - 1 + 1 = 11.
 DOUT_SHAPE = (11, 11)
-
-
-def _too_large(letter, value, name, shape):
-    """The message when a size is beyond the explorer's arrays (same text as the page's)."""
-    rows, cols = shape
-    limit = rows if letter in ("H", "OH") else cols
-    if value > limit:
-        raise ValueError(
-            f"{letter} must be <= {limit} (the explorer's {name} is {rows} x {cols}), got {value}"
-        )
-
-
-def _shape(rows) -> tuple[int, int]:
-    return (len(rows), len(rows[0]) if rows else 0)
 
 
 class WeightGradient(Explorer):
@@ -105,10 +91,10 @@ class WeightGradient(Explorer):
         oh, ow = conv_output_shape(
             (1, 1, self.H, self.W), self.KH, self.KW, self.S, self.P, self.D, self.floor
         )
-        _too_large("H", self.H, "input x", _shape(self.x))
-        _too_large("W", self.W, "input x", _shape(self.x))
-        _too_large("OH", oh, "dout", _shape(self.dout))
-        _too_large("OW", ow, "dout", _shape(self.dout))
+        check_fits("H", self.H, "input x", self.x)
+        check_fits("W", self.W, "input x", self.x)
+        check_fits("OH", oh, "dout", self.dout)
+        check_fits("OW", ow, "dout", self.dout)
         return oh, ow
 
     def gradients(self) -> tuple[np.ndarray, float]:
