@@ -1,7 +1,7 @@
 """Time the chapter's training recipe on the digits and report the test accuracy.
 
 Run: ``python benchmarks/train_digits.py [--seeds 0 1 2] [--epochs 30] [--patience 5]
-[--optimiser sgd]``. As in chapter 9, the epoch is chosen on a validation set (a fifth of
+[--optimiser sgd]``. As in chapter 10, the epoch is chosen on a validation set (a fifth of
 the training part; lowest validation loss, early stopping with ``--patience``, 0 for none)
 and the test set is evaluated once, on the restored best epoch. Wall-clock times depend on
 the machine and its load; the accuracies depend only on the seed.

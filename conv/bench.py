@@ -557,9 +557,9 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     return result
 
 
-# --- the four methods of chapter 8, over a growing size --------------------------------------
+# --- the four methods of chapter 9, over a growing size --------------------------------------
 
-#: The four ways of computing a convolution that chapter 8 times, slowest first.
+#: The four ways of computing a convolution that chapter 9 times, slowest first.
 METHODS = ("loops", "teaching", "einsum", "fast")
 
 

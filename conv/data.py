@@ -1,6 +1,6 @@
 """The small data the book draws and the explorers use: a sample photo and classic kernels.
 
-Nothing is downloaded: the photo ships with matplotlib. The digits of chapter 9 come from
+Nothing is downloaded: the photo ships with matplotlib. The digits of chapter 10 come from
 scikit-learn (:func:`conv.train.load_digits_split`).
 """
 

@@ -1,6 +1,6 @@
 """The convolution as ``np.einsum`` on the strided window view: no explicit ``X_col``.
 
-Chapter 8 times it against the loops, the teaching im2col and the fast path. Shapes::
+Chapter 9 times it against the loops, the teaching im2col and the fast path. Shapes::
 
     x      (N, C, H, W)
     w      (K, C, KH, KW)

@@ -1,4 +1,4 @@
-"""conv.plotting.speed: the figures of chapter 8, checked through the artists they draw."""
+"""conv.plotting.speed: the figures of chapter 9, checked through the artists they draw."""
 
 import numpy as np
 import pytest

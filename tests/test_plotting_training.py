@@ -1,4 +1,4 @@
-"""conv.plotting.training: the artists each figure of chapter 9 draws, against the data given."""
+"""conv.plotting.training: the artists each figure of chapter 10 draws, against the data given."""
 
 import numpy as np
 import pytest

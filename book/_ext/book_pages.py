@@ -6,7 +6,7 @@
 
 Pages with an explorer keep the widget-state script that MyST-NB embeds: the explorers
 (anywidget) render from it in the static page, with no kernel. A page whose widget state holds
-no explorer (chapter 9's training progress bar, whose output the book hides) loses the state and
+no explorer (chapter 10's training progress bar, whose output the book hides) loses the state and
 the widget manager's scripts: nothing there to render, and about 4 MB less to load.
 """
 

@@ -12,8 +12,8 @@ module             what it draws
 ``unrolling``      chapters 2-4: im2col step by step, the index arrays, the GEMM, filters
 ``backward``       chapters 5-7: overlap counts, gradient paths, receptive fields,
                    transposed convolution, initialisation
-``speed``          chapter 8: time against work, the stage breakdown, X_col's memory
-``training``       chapter 9: learning curves, filters, feature maps, confusion matrix
+``speed``          chapter 9: time against work, the stage breakdown, X_col's memory
+``training``       chapter 10: learning curves, filters, feature maps, confusion matrix
 ``animation``      offline JS animations (no CDN) from a ``draw(step, ax)`` function
 =================  ====================================================================
 

@@ -1,4 +1,4 @@
-"""Figures for chapter 8, speed and memory: time against work, the stage breakdown, X_col's size.
+"""Figures for chapter 9, speed and memory: time against work, the stage breakdown, X_col's size.
 
 The measurements they draw come from :mod:`conv.bench` (:func:`~conv.bench.time_scaling`,
 :func:`~conv.bench.stage_breakdown`, :func:`~conv.bench.xcol_memory`). Each function takes
