@@ -3,6 +3,7 @@
 #   make test   set up .venv (and Chromium) and run every test
 #   make check  the quick loop: lint, unit tests, strict nbval (no book build, no Chromium)
 #   make lab    set up .venv and open the notebooks in JupyterLab
+#   make student  write the student copy of the notebooks (no solutions) to _build/student
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 JB := $(VENV)/bin/jupyter-book
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench vendor
+.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench vendor student
 
 setup: $(STAMP)
 
@@ -72,6 +73,10 @@ vendor: setup
 
 bench: setup
 	$(PY) benchmarks/bench_conv.py
+
+# The notebooks with every solution removed and outputs cleared, for students to work in.
+student: setup
+	$(PY) tools/student.py _build/student
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -12,9 +12,11 @@ Numerical modules (numpy only, imported with the package):
 * :mod:`conv.naive`: the loop reference, which depends only on :mod:`conv.geometry`;
 * :mod:`conv.einsum`: the convolution as ``np.einsum`` on the window view;
 * :mod:`conv.transposed`: transposed convolution, dilation and the flipped kernel;
-* :mod:`conv.pooling`: max and average pooling, forward and backward;
+* :mod:`conv.pooling`: max and average pooling, forward and backward (also through
+  ``im2col``, the reshape trick, global average pooling);
 * :mod:`conv.connectivity`: which pixels feed which outputs through which weights;
 * :mod:`conv.gradcheck`: central differences, relative errors, whole-model checks;
+* :mod:`conv.check`: the checkers of the book's "implement it" exercises;
 * :mod:`conv.nn`, :mod:`conv.optim`, :mod:`conv.train`: layers (``Conv2D`` included), He
   initialisation, optimisers, the training loop and the digits;
 * :mod:`conv.data`: the sample photo and classic kernels; :mod:`conv.bench`: timings.
@@ -26,6 +28,7 @@ static HTML book and in JupyterLab alike).
 
 from . import (
     bench,
+    check,
     connectivity,
     data,
     einsum,
@@ -57,8 +60,14 @@ from .nn import Conv2D, he_std
 from .pooling import (
     avg_pool2d_backward,
     avg_pool2d_forward,
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    max_pool2d_argmax,
     max_pool2d_backward,
     max_pool2d_forward,
+    max_pool2d_im2col,
+    max_pool2d_im2col_backward,
+    max_pool2d_reshape,
 )
 
 # ``conv.im2col`` is the function (the fast im2col); the module is ``sys.modules["conv.im2col"]``,
@@ -71,6 +80,7 @@ __all__ = [
     "Conv2D",
     "Im2colIndices",
     "bench",
+    "check",
     "col2im",
     "col2im_fast",
     "col2im_teaching",
@@ -90,6 +100,12 @@ __all__ = [
     "avg_pool2d_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "max_pool2d_argmax",
+    "max_pool2d_im2col",
+    "max_pool2d_im2col_backward",
+    "max_pool2d_reshape",
+    "global_avg_pool2d_backward",
+    "global_avg_pool2d_forward",
     "pooling",
     "im2col",
     "im2col_fast",

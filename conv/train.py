@@ -141,26 +141,40 @@ def grad_rms(model, grad_norm):
     return out
 
 
-def make_digits_cnn(rng=None, channels=16, num_classes=10, dtype=np.float64):
+def make_digits_cnn(rng=None, channels=(16, 32), num_classes=10, dtype=np.float64):
     """The chapter's network for ``x (N, 1, 8, 8) -> logits (N, num_classes)``::
 
-        Conv2D(1, channels, 3, padding=1)   (N, 1, 8, 8)  -> (N, channels, 8, 8)
-        ReLU                                               -> (N, channels, 8, 8)
-        MaxPool2D(2)                                       -> (N, channels, 4, 4)
-        Flatten                                            -> (N, channels*16)
-        Dense(channels*16, num_classes)                    -> (N, num_classes)
+        Conv2D(1, K1, 3, padding=1)    (N, 1, 8, 8)  -> (N, K1, 8, 8)     layer 0
+        ReLU                                         -> (N, K1, 8, 8)     layer 1
+        MaxPool2D(2)                                 -> (N, K1, 4, 4)     layer 2
+        Conv2D(K1, K2, 3, padding=1)                 -> (N, K2, 4, 4)     layer 3
+        ReLU                                         -> (N, K2, 4, 4)     layer 4
+        MaxPool2D(2)                                 -> (N, K2, 2, 2)     layer 5
+        Flatten                                      -> (N, K2*4)         layer 6
+        Dense(K2*4, num_classes)                     -> (N, num_classes)  layer 7
 
-    ``rng`` (Generator, int seed, or None for seed 0) draws the filters, then the dense weights.
+    ``channels = (K1, K2)`` are the filter counts of the two convolutions. The second one's
+    backward pass computes ``dx`` (chapter 6's ``col2im``), which carries the gradient on to
+    the first. ``rng`` (Generator, int seed, or None for seed 0) draws the first filters, then
+    the second, then the dense weights.
     """
-    channels = check_int("channels", channels, 1)
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise TypeError(
+            f"channels must be a pair (K1, K2) of filter counts such as (16, 32), got {channels!r}"
+        )
+    k1 = check_int("channels[0]", channels[0], 1)
+    k2 = check_int("channels[1]", channels[1], 1)
     num_classes = check_int("num_classes", num_classes, 1)
     rng = make_rng(rng)
     return Sequential(
-        Conv2D(1, channels, 3, padding=1, rng=rng, dtype=dtype),
+        Conv2D(1, k1, 3, padding=1, rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2D(2),
+        Conv2D(k1, k2, 3, padding=1, rng=rng, dtype=dtype),
         ReLU(),
         MaxPool2D(2),
         Flatten(),
-        Dense(channels * 4 * 4, num_classes, rng=rng, dtype=dtype),
+        Dense(k2 * 2 * 2, num_classes, rng=rng, dtype=dtype),
     )
 
 
@@ -354,8 +368,9 @@ def train(
       ``"val_loss"``, ``"val_acc"`` if ``val`` is given: per epoch, measured after it in eval
       mode;
     * ``"batch_loss"``: per step, the minibatch loss;
-    * ``"grad_norm"``: a dict ``{"0.Conv2D": [...], "4.Dense": [...]}`` with, per step, the
-      Euclidean norm of all of that layer's gradients together (before the update).
+    * ``"grad_norm"``: a dict with one key per layer that has parameters, for the chapter's
+      network ``{"0.Conv2D": [...], "3.Conv2D": [...], "7.Dense": [...]}``, with, per step,
+      the Euclidean norm of all of that layer's gradients together (before the update).
 
     **Validation and early stopping.** ``val = (x_val, y_val)`` is evaluated after every
     epoch. The best epoch is the first one with the lowest ``"val_loss"`` or, with
@@ -495,32 +510,43 @@ def _check_duck(name, obj, methods):
         )
 
 
-def conv_feature_maps(model, x):
-    """The first conv layer's output after ReLU: ``x (N, 1, H, W) -> maps (N, K, OH, OW)``.
+def conv_feature_maps(model, x, layer=0):
+    """A conv layer's output after its ReLU: ``x (N, 1, H, W) -> maps (N, K, OH, OW)``.
 
-    ``model`` is a :class:`conv.nn.Sequential` whose layers 0 and 1 are ``Conv2D`` and ``ReLU``
-    (as :func:`make_digits_cnn` builds it). Runs their forward passes only.
+    ``model`` is a :class:`conv.nn.Sequential`; ``layer`` is the index of a ``Conv2D`` that a
+    ``ReLU`` follows (0, the first convolution, by default; 3 is the second one of
+    :func:`make_digits_cnn`). Runs the forward passes of layers ``0..layer + 1`` only.
     """
     layers = getattr(model, "layers", None)
     if not isinstance(layers, list) or len(layers) < 2:
         raise TypeError(
             f"conv_feature_maps needs a Sequential that starts Conv2D, ReLU; got {model!r:.60}"
         )
-    first, second = layers[0], layers[1]
-    if not isinstance(first, Conv2D) or not isinstance(second, ReLU):
-        raise TypeError(
-            f"conv_feature_maps needs a model that starts Conv2D, ReLU; got "
-            f"{type(first).__name__}, {type(second).__name__}"
+    layer = check_int("layer", layer, 0)
+    if layer + 1 >= len(layers):
+        raise ValueError(
+            f"layer={layer} needs layers {layer} and {layer + 1}, but the model has "
+            f"{len(layers)} layers (0..{len(layers) - 1})"
         )
-    return second.forward(first.forward(x))
+    conv, relu = layers[layer], layers[layer + 1]
+    if not isinstance(conv, Conv2D) or not isinstance(relu, ReLU):
+        where = "starts" if layer == 0 else f"has at layers {layer}, {layer + 1}"
+        raise TypeError(
+            f"conv_feature_maps needs a model that {where} Conv2D, ReLU; got "
+            f"{type(conv).__name__}, {type(relu).__name__}"
+        )
+    for earlier in layers[:layer]:
+        x = earlier.forward(x)
+    return relu.forward(conv.forward(x))
 
 
-def dead_filters(model, x):
-    """How many filters of the first conv layer are never positive after ReLU on ``x``.
+def dead_filters(model, x, layer=0):
+    """How many filters of a conv layer are never positive after its ReLU on ``x``.
 
     A filter whose map is 0 on every pixel of every image passes no gradient back to its
     weights (ReLU's gradient is 0 there), so training cannot revive it: a "dead" filter.
-    ``x (N, 1, H, W)``; returns an int in ``0..K``.
+    ``x (N, 1, H, W)``; ``layer`` as in :func:`conv_feature_maps` (the first convolution by
+    default); returns an int in ``0..K``.
     """
-    positive = conv_feature_maps(model, x) > 0  # (N, K, OH, OW)
+    positive = conv_feature_maps(model, x, layer) > 0  # (N, K, OH, OW)
     return int(np.sum(~positive.any(axis=(0, 2, 3))))

@@ -114,8 +114,9 @@ PROSE_NUMBERS = {
     "05-weight-and-bias-gradients.ipynb": {"16", "20", "49", "64"},
     "06-input-gradient-and-col2im.ipynb": {"180"},
     "07-transposed-convolution-and-dilation.ipynb": {"15", "16", "31", "32", "49"},
+    "08-pooling.ipynb": {"50", "1000", "2048"},
     "09-speed-and-memory.ipynb": {"12", "13", "16", "20", "32", "56", "64", "128", "1024", "2006"},
-    "10-training-a-cnn.ipynb": {"10", "16", "32", "64", "90", "256"},
+    "10-training-a-cnn.ipynb": {"10", "16", "32", "64", "90", "128"},
     "errata.ipynb": {"10", "16", "20", "27"},
     "intro.ipynb": {"01", "24", "2017"},
 }
@@ -157,3 +158,33 @@ def test_every_glued_name_is_glued_in_its_notebook(path):
 
 def _markdown(nb):
     return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+# --- implement-it exercises -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_stubs_are_followed_by_solution_and_checker(path):
+    """Every ``"exercise-stub"`` cell is followed, in this order, by the solution-start
+    Markdown, one ``"solution"`` cell redefining the stub's function, the solution-end Markdown
+    and a code cell calling ``conv.check.<checker>(<that function>)`` (``make student`` and the
+    student copy rely on this layout)."""
+    cells = _load(path)["cells"]
+    for i, cell in enumerate(cells):
+        if "exercise-stub" not in cell["metadata"].get("tags", []):
+            continue
+        src = "".join(cell["source"])
+        name = re.match(r"def (\w+)\(", src)
+        assert cell["cell_type"] == "code" and name, f"{path.name} {cell['id']}: a stub is a def"
+        assert "NotImplementedError" in src, f"{path.name} {cell['id']}: the stub must raise"
+        nxt = cells[i + 1 : i + 5]
+        kinds = [c["cell_type"] for c in nxt]
+        assert kinds == ["markdown", "code", "markdown", "code"], f"{path.name} {cell['id']}"
+        start, solution, end, checker = ("".join(c["source"]) for c in nxt)
+        tags = [c["metadata"].get("tags", []) for c in nxt]
+        assert re.match(r"````\{solution-start\} ex\d\d-[\w-]+\n:class: dropdown\n````", start)
+        assert "solution" in tags[1] and re.match(rf"def {name[1]}\(", solution)
+        assert end.strip() == "````{solution-end}\n````"
+        assert re.fullmatch(rf"conv\.check\.\w+\({name[1]}\)", checker.strip()), checker
+        assert not any("solution" in t for t in (tags[0], tags[2], tags[3]))
+        assert "{exercise}" in "".join(cells[i - 1]["source"]), "the exercise text comes first"

@@ -69,7 +69,7 @@ def test_plot_filters_one_panel_per_filter_on_a_symmetric_scale():
 
 
 def test_plot_feature_maps_layout_and_contents():
-    model = make_digits_cnn(rng=0, channels=4)
+    model = make_digits_cnn(rng=0, channels=(4, 8))
     x = _digits(2)
     fig = pt.plot_feature_maps(model, x, channels=[1, 3])
     assert len(fig.axes) == 2 * 3

@@ -206,3 +206,114 @@ def test_layers_use_the_functions():
     )
     with pytest.raises(ValueError, match="at most half"):
         AvgPool2D(2, padding=2)
+
+
+# --- chapter 8: max pooling through im2col, the reshape trick, the argmax, global average -------
+
+
+@st.composite
+def im2col_pool_cases(draw):
+    """A pooling geometry with one stride for both axes (what im2col takes), and an input."""
+    x, kernel, stride, padding, floor = draw(pool_cases())
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    if stride is None and kh != kw or isinstance(stride, tuple):
+        stride = draw(st.integers(1, 3))
+        h = draw(st.integers(max(1, kh - 2 * padding), 9))
+        w = draw(st.integers(max(1, kw - 2 * padding), 9))
+        x = distinct((x.shape[0], x.shape[1], h, w), draw(st.integers(0, 99)))
+        floor = True  # any size fits in floor mode
+    return x, kernel, stride, padding, floor
+
+
+@PROPERTY
+@given(case=im2col_pool_cases())
+def test_max_pool_through_im2col_matches_the_loops(case):
+    x, kernel, stride, padding, floor = case
+    args = (kernel, stride, padding, floor)
+    out = pooling.max_pool2d_im2col(x, *args)
+    np.testing.assert_array_equal(out, naive.max_pool2d_forward(x, *args))
+    np.testing.assert_array_equal(out, pooling.max_pool2d_forward(x, *args))
+    dout = distinct(out.shape, 5)
+    dx = pooling.max_pool2d_im2col_backward(dout, x, *args)
+    np.testing.assert_allclose(dx, naive.max_pool2d_backward(dout, x, *args), atol=1e-12)
+
+
+def test_max_pool_through_im2col_by_hand_with_a_tie():
+    x = np.array(
+        [[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 6.0, 7.0, 7.0], [2.0, 6.0, 7.0, 7.0]]
+    )[None, None]
+    np.testing.assert_array_equal(pooling.max_pool2d_im2col(x, 2)[0, 0], [[4, 5], [6, 7]])
+    dx = pooling.max_pool2d_im2col_backward(np.ones((1, 1, 2, 2)), x, 2)
+    # the window of four 7s sends its gradient to the first 7 in row-major order, (2, 2)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 0, 0, 0], [1, 0, 0, 1], [0, 1, 1, 0], [0] * 4])
+    with pytest.raises(ValueError, match=r"one stride for both axes, got stride \(1, 2\)"):
+        pooling.max_pool2d_im2col(x, 2, stride=(1, 2))
+
+
+@PROPERTY
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    f=st.integers(1, 4),
+    rows=st.integers(1, 3),
+    cols=st.integers(1, 3),
+    seed=st.integers(0, 999),
+)
+def test_reshape_trick_matches_the_loops_when_windows_tile(n, c, f, rows, cols, seed):
+    x = distinct((n, c, f * rows, f * cols), seed)
+    out = pooling.max_pool2d_reshape(x, f)
+    np.testing.assert_array_equal(out, naive.max_pool2d_forward(x, f))
+    np.testing.assert_array_equal(out, pooling.max_pool2d_forward(x, f))
+
+
+def test_reshape_trick_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match=r"multiples of F=2: H = 7 = 3\*2 \+ 1, W = 6 = 3\*2 \+ 0"):
+        pooling.max_pool2d_reshape(np.zeros((1, 1, 7, 6)), 2)
+    with pytest.raises(ValueError, match="F must be >= 1"):
+        pooling.max_pool2d_reshape(np.zeros((1, 1, 4, 4)), 0)
+    assert pooling.max_pool2d_reshape(np.arange(16).reshape(1, 1, 4, 4), 2).dtype == np.float64
+
+
+@PROPERTY
+@given(case=pool_cases())
+def test_argmax_is_where_the_loop_gradient_goes(case):
+    x, kernel, stride, padding, floor = case
+    rows, cols = pooling.max_pool2d_argmax(x, kernel, stride, padding, floor)
+    out = naive.max_pool2d_forward(x, kernel, stride, padding, floor)
+    n, c = np.indices(out.shape)[:2]
+    np.testing.assert_array_equal(x[n, c, rows, cols], out)  # inside x, never the padding
+    dx = np.zeros_like(x)
+    np.add.at(dx, (n, c, rows, cols), 1.0)
+    ones = np.ones(out.shape)
+    np.testing.assert_array_equal(
+        dx, naive.max_pool2d_backward(ones, x, kernel, stride, padding, floor)
+    )
+
+
+def test_global_average_pooling_forward_backward_and_errors():
+    x = distinct((2, 3, 5, 4))
+    gap = pooling.global_avg_pool2d_forward(x)
+    assert gap.shape == (2, 3)
+    np.testing.assert_allclose(gap, naive.avg_pool2d_forward(x, (5, 4))[:, :, 0, 0], atol=1e-12)
+    dout = distinct((2, 3), 6)
+    dx = pooling.global_avg_pool2d_backward(dout, x)
+    num = conv.numerical_gradient(pooling.global_avg_pool2d_forward, x, dout)
+    np.testing.assert_allclose(dx, num, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dx[1, 2], np.full((5, 4), dout[1, 2] / 20))
+    with pytest.raises(ValueError, match=r"\(N, C\) = \(2, 3\), got \(3, 2\)"):
+        pooling.global_avg_pool2d_backward(dout.T, x)
+    with pytest.raises(TypeError, match="complex"):
+        pooling.global_avg_pool2d_forward(x * 1j)
+    assert pooling.global_avg_pool2d_forward(x.astype(np.float32)).dtype == np.float32
+
+
+def test_new_functions_are_exported():
+    for name in (
+        "max_pool2d_argmax",
+        "max_pool2d_im2col",
+        "max_pool2d_im2col_backward",
+        "max_pool2d_reshape",
+        "global_avg_pool2d_forward",
+        "global_avg_pool2d_backward",
+    ):
+        assert getattr(conv, name) is getattr(pooling, name)

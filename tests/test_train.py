@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from conv.gradcheck import check_gradients
 from conv.nn import SoftmaxCrossEntropy
 from conv.optim import SGD, Adam
 from conv.train import (
@@ -98,13 +99,47 @@ def test_make_digits_cnn(digits):
         "Conv2D",
         "ReLU",
         "MaxPool2D",
+        "Conv2D",
+        "ReLU",
+        "MaxPool2D",
         "Flatten",
         "Dense",
     ]
-    assert model.forward(digits[0][:5]).shape == (5, 10)
-    assert model[4].w.shape == (256, 10)
-    np.testing.assert_array_equal(make_digits_cnn(rng=0)[0].w, model[0].w)
+    # Shapes layer by layer for 5 digits: 8x8 -> pool 4x4 -> pool 2x2, then 32 * 2 * 2 = 128.
+    h, shapes = digits[0][:5], []
+    for layer in model:
+        h = layer.forward(h)
+        shapes.append(h.shape)
+    assert shapes == [
+        (5, 16, 8, 8),
+        (5, 16, 8, 8),
+        (5, 16, 4, 4),
+        (5, 32, 4, 4),
+        (5, 32, 4, 4),
+        (5, 32, 2, 2),
+        (5, 128),
+        (5, 10),
+    ]
+    assert model[0].w.shape == (16, 1, 3, 3) and model[3].w.shape == (32, 16, 3, 3)
+    assert model[7].w.shape == (128, 10)
+    assert (model[3].padding, model[5].pool_size) == (1, 2)
+    np.testing.assert_array_equal(make_digits_cnn(rng=0)[3].w, model[3].w)
     assert not np.array_equal(make_digits_cnn(rng=1)[0].w, model[0].w)
+    assert not np.array_equal(model[3].w[:, 0], model[3].w[:, 1])  # not one draw repeated
+    other = make_digits_cnn(rng=0, channels=(4, 6), num_classes=3, dtype=np.float32)
+    assert other[3].w.shape == (6, 4, 3, 3) and other[7].w.shape == (24, 3)
+    assert other.forward(digits[0][:2]).dtype == np.float32
+
+
+def test_whole_network_gradients_match_central_differences(digits):
+    # The second convolution's dx (col2im) carries the gradient to the first one: a wrong
+    # dx would show in 0.w and 0.b, not only in 3.w and 3.b.
+    model = make_digits_cnn(rng=1, channels=(2, 3))
+    for key in ("0.b", "3.b"):
+        model.params[key][...] = 0.05  # off ReLU's kink at 0 (blank windows give exactly b)
+    errors = check_gradients(model, SoftmaxCrossEntropy(), digits[0][:3], digits[1][:3])
+    assert set(errors) == {"0.w", "0.b", "3.w", "3.b", "7.w", "7.b"}
+    assert max(errors.values()) < 1e-6, errors
 
 
 def run(data, epochs=2, seed=0, optimiser=SGD, **kw):
@@ -127,7 +162,7 @@ def test_short_run_learns_and_records_history(small):
     assert len(history["train_loss"]) == len(history["test_acc"]) == 2
     steps = 2 * 10  # ceil(300 / 32) = 10 batches per epoch
     assert len(history["batch_loss"]) == steps
-    assert set(history["grad_norm"]) == {"0.Conv2D", "4.Dense"}
+    assert set(history["grad_norm"]) == {"0.Conv2D", "3.Conv2D", "7.Dense"}
     assert all(len(v) == steps and min(v) > 0 for v in history["grad_norm"].values())
     # Ten classes start near log(10) = 2.3; two epochs bring the loss well down.
     assert history["batch_loss"][0] > 1.5
@@ -186,7 +221,7 @@ def test_train_errors(small):
 
 
 def test_feature_maps_are_conv_then_relu():
-    model = make_digits_cnn(rng=0, channels=4)
+    model = make_digits_cnn(rng=0, channels=(4, 8))
     x = np.random.default_rng(0).random((3, 1, 8, 8))
     maps = conv_feature_maps(model, x)
     conv_out = model.layers[0].forward(x)
@@ -282,8 +317,10 @@ def test_accuracy_refuses_nan_scores_and_negative_labels():
 
 
 def test_make_digits_cnn_names_its_own_arguments():
-    with pytest.raises(ValueError, match="channels must be >= 1, got 0"):
-        make_digits_cnn(channels=0)
+    with pytest.raises(TypeError, match=r"channels must be a pair \(K1, K2\).*got 16"):
+        make_digits_cnn(channels=16)
+    with pytest.raises(ValueError, match=r"channels\[1\] must be >= 1, got 0"):
+        make_digits_cnn(channels=(16, 0))
     with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
         make_digits_cnn(num_classes=0)
 
@@ -313,7 +350,7 @@ def test_evaluate_errors(small):
 def test_dead_filters_counts_filters_never_positive():
     from conv.train import dead_filters
 
-    model = make_digits_cnn(rng=0, channels=4)
+    model = make_digits_cnn(rng=0, channels=(4, 8))
     x = np.random.default_rng(0).random((5, 1, 8, 8))
     w = model.params["0.w"]
     w[...] = np.abs(w)  # non-negative filters on positive images: every map has a pixel > 0
@@ -327,6 +364,27 @@ def test_dead_filters_counts_filters_never_positive():
         conv_feature_maps(type(model)(model.layers[0]), x)
     with pytest.raises(TypeError, match="starts Conv2D, ReLU"):
         dead_filters(None, x)
+
+
+def test_feature_maps_and_dead_filters_of_the_second_conv():
+    from conv.train import dead_filters
+
+    model = make_digits_cnn(rng=0, channels=(4, 5))
+    x = np.random.default_rng(1).random((3, 1, 8, 8))
+    pooled = model[2].forward(np.maximum(model[0].forward(x), 0))  # (3, 4, 4, 4)
+    maps = conv_feature_maps(model, x, layer=3)
+    np.testing.assert_array_equal(maps, np.maximum(model[3].forward(pooled), 0))
+    assert maps.shape == (3, 5, 4, 4)
+    dead_before = set(np.flatnonzero(maps.max(axis=(0, 2, 3)) <= 0))
+    assert dead_filters(model, x, layer=3) == len(dead_before)
+    model.params["3.w"][[0, 4]] = -np.abs(model.params["3.w"][[0, 4]])  # pooled maps are >= 0
+    model.params["3.b"][[0, 4]] = -0.1
+    assert dead_filters(model, x, layer=3) == len(dead_before | {0, 4})
+    assert conv_feature_maps(model, x, layer=3)[:, [0, 4]].max() == 0
+    with pytest.raises(TypeError, match="has at layers 2, 3 Conv2D, ReLU; got MaxPool2D, Conv2D"):
+        conv_feature_maps(model, x, layer=2)
+    with pytest.raises(ValueError, match="layer=7 needs layers 7 and 8, but the model has 8"):
+        dead_filters(model, x, layer=7)
 
 
 @pytest.mark.parametrize(
@@ -472,25 +530,25 @@ def test_best_epoch_is_the_lowest_validation_loss_and_its_parameters_are_restore
 
 
 def test_monitor_val_acc_takes_the_first_of_tied_best_epochs(small_val, params_after):
-    model, history = run_val(small_val, lr=0.1, monitor="val_acc")
+    model, history = run_val(small_val, lr=0.05, monitor="val_acc")
     acc = np.array(history["val_acc"])
     best = history["best_epoch"]
     assert best == int(np.argmax(acc)) + 1
     assert np.sum(acc == acc.max()) > 1 and acc[-1] == acc.max()  # a tie with the last epoch
     assert best < 10
     for key, p in model.params.items():
-        np.testing.assert_array_equal(p, params_after(best, lr=0.1)[key])
+        np.testing.assert_array_equal(p, params_after(best, lr=0.05)[key])
 
 
 def test_patience_stops_after_that_many_epochs_without_improvement(small_val, full_run):
     _, full = full_run
-    _, stopped = run_val(small_val, patience=1)
-    best = full["best_epoch"]
-    assert stopped["best_epoch"] == best
-    assert len(stopped["val_loss"]) == best + 1 < 10  # one epoch worse than the best, then stop
-    assert stopped["val_loss"] == full["val_loss"][: best + 1]  # the same run, cut short
-    assert stopped["val_loss"][-1] >= stopped["val_loss"][best - 1]
-    assert len(stopped["batch_loss"]) == (best + 1) * 10
+    _, stopped = run_val(small_val, patience=2)
+    best, n = stopped["best_epoch"], len(stopped["val_loss"])
+    assert n == best + 2 < 10  # two epochs no better than the best, then stop
+    assert stopped["val_loss"] == full["val_loss"][:n]  # the same run, cut short
+    assert best == int(np.argmin(full["val_loss"][:n])) + 1
+    assert min(stopped["val_loss"][best:]) >= stopped["val_loss"][best - 1]
+    assert len(stopped["batch_loss"]) == n * 10
 
 
 def test_restore_best_false_keeps_the_last_epoch(small_val, params_after):
@@ -611,24 +669,30 @@ def test_grad_rms_is_the_root_mean_square_of_one_gradient_entry(small):
     model = make_digits_cnn(rng=0)
     history = train(model, SGD(model, lr=0.05), SoftmaxCrossEntropy(), small[:2], 1, 300, 0)
     rms = grad_rms(model, history["grad_norm"])  # one step, on all 300 digits at once
-    assert set(rms) == {"0.Conv2D", "4.Dense"} and rms["0.Conv2D"].shape == (1,)
+    assert set(rms) == {"0.Conv2D", "3.Conv2D", "7.Dense"} and rms["0.Conv2D"].shape == (1,)
     # The same from one backward pass by hand on the untrained model, entry by entry.
     fresh, loss = make_digits_cnn(rng=0), SoftmaxCrossEntropy()
     loss.forward(fresh.forward(small[0]), small[1])
     fresh.backward(loss.backward())
-    for key, index in (("0.Conv2D", "0"), ("4.Dense", "4")):
+    sizes = {"0": 16 * 9 + 16, "3": 32 * 16 * 9 + 32, "7": 128 * 10 + 10}
+    for key in ("0.Conv2D", "3.Conv2D", "7.Dense"):
+        index = key[0]
         entries = np.concatenate([g.ravel() for k, g in fresh.grads.items() if k[0] == index])
-        assert entries.size == (160 if index == "0" else 2570)
+        assert entries.size == sizes[index]
         assert rms[key][0] == pytest.approx(np.sqrt(np.mean(entries**2)), rel=1e-10)
 
 
 def test_grad_rms_by_hand_and_errors():
     model = make_digits_cnn(rng=0)
-    rms = grad_rms(model, {"0.Conv2D": [np.sqrt(160.0), 0.0], "4.Dense": [2 * np.sqrt(2570.0)]})
+    norms = {"0.Conv2D": [np.sqrt(160.0), 0.0], "3.Conv2D": [3 * np.sqrt(4640.0)]}
+    rms = grad_rms(model, {**norms, "7.Dense": [2 * np.sqrt(1290.0)]})
     np.testing.assert_allclose(rms["0.Conv2D"], [1.0, 0.0])
-    np.testing.assert_allclose(rms["4.Dense"], [2.0])
-    with pytest.raises(ValueError, match="'7.Dense' names no layer"):
-        grad_rms(model, {"7.Dense": [1.0]})
+    np.testing.assert_allclose(rms["3.Conv2D"], [3.0])
+    np.testing.assert_allclose(rms["7.Dense"], [2.0])
+    with pytest.raises(ValueError, match="'8.Dense' names no layer"):
+        grad_rms(model, {"8.Dense": [1.0]})
+    with pytest.raises(ValueError, match="'4.Dense' but layer 4 is ReLU"):
+        grad_rms(model, {"4.Dense": [1.0]})
     with pytest.raises(ValueError, match="'1.Conv2D' but layer 1 is ReLU"):
         grad_rms(model, {"1.Conv2D": [1.0]})
 

@@ -12,6 +12,7 @@ module             what it draws
 ``unrolling``      chapters 2-4: im2col step by step, the index arrays, the GEMM, filters
 ``backward``       chapters 5-7: overlap counts, gradient paths, receptive fields,
                    transposed convolution, initialisation
+``pooling``        chapter 8: pooling windows and their outputs, the pooling gradient
 ``speed``          chapter 9: time against work, the stage breakdown, X_col's memory
 ``training``       chapter 10: learning curves, filters, feature maps, confusion matrix
 ``animation``      offline JS animations (no CDN) from a ``draw(step, ax)`` function
@@ -23,7 +24,7 @@ figures show is computed by the numerical modules (:mod:`conv.im2col`,
 :mod:`conv.connectivity`, :mod:`conv.bench`, ...): plotting imports numerics, never the reverse.
 """
 
-from . import animation, backward, grid, speed, style, training, unrolling, windows
+from . import animation, backward, grid, pooling, speed, style, training, unrolling, windows
 from .animation import (
     AnimationHTML,
     animate,
@@ -44,6 +45,10 @@ from .grid import (
     finish,
     new_ax,
     new_figure,
+)
+from .pooling import (
+    plot_pool_gradient,
+    plot_pool_windows,
 )
 from .speed import (
     METHOD_COLOURS,
@@ -82,6 +87,7 @@ __all__ = [
     "windows",
     "unrolling",
     "backward",
+    "pooling",
     "speed",
     "training",
     "animation",
@@ -107,6 +113,8 @@ __all__ = [
     "plot_transposed_stamp",
     "plot_activation_stds",
     "plot_images",
+    "plot_pool_windows",
+    "plot_pool_gradient",
     "METHOD_COLOURS",
     "STAGE_COLOURS",
     "plot_time_vs_work",

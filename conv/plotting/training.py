@@ -227,7 +227,7 @@ def plot_misclassified(x, y_true, y_pred, fig=None, max_images=20, ncols=10):
 def plot_grad_norms(grad_norm, steps_per_epoch=None, ax=None, smooth=1):
     """Gradient norm of each layer per step, on a logarithmic axis.
 
-    ``grad_norm`` is ``history["grad_norm"]``: a dict ``{"0.Conv2D": [...], "4.Dense": [...]}``
+    ``grad_norm`` is ``history["grad_norm"]``: a dict ``{"0.Conv2D": [...], "3.Conv2D": ...}``
     with one norm per step. ``smooth > 1`` also draws a running mean over that many steps on
     top of the raw (faint) curve. ``steps_per_epoch`` adds a second x-axis label in epochs.
     Returns ``ax``; one line per layer (plus one per layer when smoothing).
