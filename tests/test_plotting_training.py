@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import same_color
 from matplotlib.patches import Rectangle
 
 from conv.plotting import training as pt
@@ -139,6 +141,30 @@ def test_plot_grad_norms_smoothing_is_a_running_mean():
     assert mean.get_label() == "0.Conv2D" and raw.get_label().startswith("_")
     with pytest.raises(ValueError, match="empty"):
         pt.plot_grad_norms({})
+
+
+def test_plot_grad_norms_curves_differ_by_more_than_colour():
+    # the chapter's three layers; two of them nearly coincide, as in its figure
+    norms = {"0.Conv2D": [0.5] * 40, "3.Conv2D": [2.0] * 40, "7.Dense": [2.0] * 40}
+    ax = pt.plot_grad_norms(norms, steps_per_epoch=10, smooth=5)
+    curves = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in curves] == list(norms)
+    looks = {(line.get_linestyle(), line.get_marker()) for line in curves}
+    assert len(looks) == 3  # each layer its own line style and marker, not only a colour
+    assert len({line.get_markevery() for line in curves}) == 3  # markers do not coincide
+    for line in ax.get_lines():  # raw and smoothed: never the validation purple
+        assert not same_color(line.get_color(), pt.VAL)
+
+
+def test_plot_grad_norms_title_clears_the_epoch_axis():
+    ax = pt.plot_grad_norms({"0.Conv2D": [1.0, 0.5, 0.25, 0.1]}, steps_per_epoch=2)
+    FigureCanvasAgg(ax.figure).draw()
+    renderer = ax.figure.canvas.get_renderer()
+    (top,) = ax.child_axes  # the epoch axis
+    assert top.get_xlabel() == "epoch"
+    title = ax.title.get_window_extent(renderer)
+    label = top.xaxis.label.get_window_extent(renderer)
+    assert title.y0 > label.y1  # above the epoch label, not on it
 
 
 def _history_with_validation(epochs=5, best=3):

@@ -3,12 +3,14 @@
 Both drawings are single-channel: an input ``x (H, W)``, a ``KH x KW`` window, ``stride``
 (``None``: the window) and ``padding`` as in :mod:`conv.pooling`, with
 ``OH = (H + 2P - KH) / S + 1``. Grids as in :mod:`conv.plotting` (origin top left, padding grey
-and hatched, written ``-inf`` for max pooling and ``0`` for average pooling). Colours: the
-windows and the selected window ``CURRENT`` (orange), each window's maximum circled in
-``ACCENT`` (blue) as are the gradient routes, inputs that add several gradients ``OUTPUT``
-(purple). Artists carry a ``gid`` (``"window"``, ``"selected-window"``, ``"argmax"``,
-``"accumulated"``, and on texts ``"window-label"``, ``"route-label"``, ``"count"``) so that
-tests can find them. The numbers come from :mod:`conv.pooling`.
+and hatched, written ``−∞`` for max pooling and ``0`` for average pooling, on a grey patch that
+keeps the hatching from crossing the text). Colours: the windows and the selected window
+``CURRENT`` (orange), each window's maximum circled in ``ACCENT`` (blue) as are the gradient
+routes, and the ``dx`` cells that add the gradients of several windows tinted ``ACCENT_FILL``
+with a thick ``ACCENT`` frame (purple, ``OUTPUT``, stays for output cells). Artists carry a
+``gid`` (``"window"``, ``"selected-window"``, ``"argmax"``, ``"accumulated"``, and on texts
+``"padding-value"``, ``"window-label"``, ``"route-label"``, ``"count"``) so that tests can find
+them. The numbers come from :mod:`conv.pooling`.
 """
 
 from __future__ import annotations
@@ -48,25 +50,34 @@ def _setup(x, kernel_size, stride, padding, mode):
     return x4[0, 0], kernel, step, p, (oh, ow)
 
 
+# Inside an input cell the value and its circle sit a little below the centre, leaving the top
+# band of the cell for the small letters (window labels, gradient routes).
+_VALUE_Y = 0.6  # the value's height in its cell (0 top, 1 bottom)
+_CIRCLE_R = 0.3  # the circle's radius: it spans 0.3 to 0.9 of the cell, under the letters
+_PAD_TEXT = {"max": "−∞", "avg": "0"}  # what a padding cell holds, written in the grid
+
+
 def _input_grid(ax, x, p, mode):
-    """The padded input with its values (padding written ``-inf`` or ``0``)."""
+    """The padded input with its values (padding written ``−∞`` or ``0`` on a grey patch)."""
     h, w = x.shape
     draw_grid(shape=(h + 2 * p, w + 2 * p), ax=ax, pad=p, annotate=False, label="input x")
-    pad_text = "-inf" if mode == "max" else "0"
     for r in range(h + 2 * p):
         for c in range(w + 2 * p):
             inside = p <= r < h + p and p <= c < w + p
-            text = f"{x[r - p, c - p]:g}" if inside else pad_text
-            ax.text(
+            text = f"{x[r - p, c - p]:g}" if inside else _PAD_TEXT[mode]
+            t = ax.text(
                 c + 0.5,
-                r + 0.5,
+                r + (_VALUE_Y if inside else 0.5),
                 text,
                 ha="center",
                 va="center",
                 zorder=5,
-                fontsize=10 if inside else 7,
+                fontsize=10 if inside else 11,
                 color=style.TEXT,
             )
+            if not inside:  # the patch hides the hatching under the text
+                t.set_bbox(dict(facecolor=style.PAD, edgecolor="none", pad=1.5))
+                t.set_gid("padding-value")
 
 
 def _label(ax, x, y, text, color, gid="window-label", ha="left", fontsize=8):
@@ -79,10 +90,11 @@ def _label(ax, x, y, text, color, gid="window-label", ha="left", fontsize=8):
 
 
 def _circle(ax, r, c, p):
+    """A blue circle round input pixel ``(r, c)`` (its value), below the cell's top band."""
     ax.add_patch(
         Circle(
-            (c + p + 0.5, r + p + 0.5),
-            0.4,
+            (c + p + 0.5, r + p + _VALUE_Y),
+            _CIRCLE_R,
             facecolor="none",
             edgecolor=style.ACCENT,
             linewidth=2.5,
@@ -165,13 +177,14 @@ def plot_pool_gradient(x, dout, kernel_size, stride=None, padding=0, mode="max",
     """Where each entry of ``dout (OH, OW)`` goes in ``dx (H, W)``, window by window.
 
     Middle, ``dout`` with its cells lettered ``a, b, ...`` (row-major, one letter per window).
-    Left, the padded input ``x``: every pixel that receives gradient carries, in blue in its
-    top-right corner, the letters of the windows it receives from -- its window's first
+    Left, the padded input ``x``: every pixel that receives gradient carries, in blue at the
+    top of its cell, the letters of the windows it receives from -- its window's first
     maximum, circled, for ``mode="max"`` (all of ``dout``); every real pixel of the window
     for ``mode="avg"`` (``dout / (KH*KW)`` each). Right, ``dx`` from
     :func:`conv.pooling.max_pool2d_backward` (or ``avg_pool2d_backward``); cells that add the
-    gradients of two or more windows are tinted purple with their count in the corner
-    (``"x2"``). Returns ``ax``.
+    gradients of two or more windows are tinted light blue in a thick blue frame, with their
+    count in the corner (``"x2"``). The title says so only when there is such a cell.
+    Returns ``ax``.
     """
     x, (kh, kw), (sh, sw), p, (oh, ow) = _setup(x, kernel_size, stride, padding, mode)
     dout = check_array("dout", dout, 2, "(OH, OW)")
@@ -200,7 +213,7 @@ def plot_pool_gradient(x, dout, kernel_size, stride=None, padding=0, mode="max",
             for r in range(oh)
             for c in range(ow)
         }
-    ax = new_ax(ax, figsize=(9, 4))
+    ax = new_ax(ax, figsize=(10.5, 5))
     _input_grid(ax, x, p, mode)
     received = {}  # input pixel -> letters of the windows it receives gradient from
     for (r, c), cells in targets.items():
@@ -211,12 +224,12 @@ def plot_pool_gradient(x, dout, kernel_size, stride=None, padding=0, mode="max",
             _circle(ax, a, b, p)
         _label(
             ax,
-            b + p + 0.95,
-            a + p + 0.04,
+            b + p + 0.5,
+            a + p + 0.03,
             ",".join(letters),
             style.ACCENT,
             "route-label",
-            ha="right",
+            ha="center",
             fontsize=7,
         )
     xo, yo = wp + 1.5, (hp - oh) / 2
@@ -226,30 +239,35 @@ def plot_pool_gradient(x, dout, kernel_size, stride=None, padding=0, mode="max",
             _label(ax, xo + c + 0.08, yo + r + 0.06, window_letter(r * ow + c), style.ACCENT)
     xd = xo + ow + 1.5
     draw_grid(dx, ax=ax, origin=(xd, p), fmt="{:.3g}", label="dx")
-    for (r, c), n in np.ndenumerate(np.rint(counts).astype(int)):
+    several = np.rint(counts).astype(int)
+    for (r, c), n in np.ndenumerate(several):
         if n >= 2:
             ax.add_patch(
                 Rectangle(
-                    (xd + c, p + r),
-                    1,
-                    1,
-                    facecolor=style.OUTPUT_FILL,
-                    edgecolor=style.OUTPUT,
-                    linewidth=2,
+                    (xd + c + 0.06, p + r + 0.06),
+                    0.88,
+                    0.88,
+                    facecolor=style.ACCENT_FILL,
+                    edgecolor=style.ACCENT,
+                    linewidth=3,
                     zorder=2,
                     gid="accumulated",
                 )
             )
-            _label(ax, xd + c + 0.95, p + r + 0.04, f"x{n}", style.OUTPUT, "count", ha="right")
+            count = ax.text(xd + c + 0.9, p + r + 0.9, f"x{n}", ha="right", va="bottom")
+            count.set(fontsize=8, color=style.ACCENT, zorder=7, fontweight="bold", gid="count")
     rule = (
         "each window's dout goes whole to its first maximum (circled)"
         if mode == "max"
         else f"each window's dout is shared out as dout/{kh * kw} over its pixels"
     )
-    title = (
-        f"{mode} pooling backward: {rule};\n"
-        "blue letters: the windows a pixel receives from; purple dx cells add several"
+    adds = (
+        "dx cells framed in blue add several windows (x2: two of them)"
+        if (several >= 2).any()
+        else "no dx cell receives from more than one window"
     )
+    routes = "blue letters: the windows a pixel receives from"
+    title = f"{mode} pooling backward: {rule};\n{routes}; {adds}"
     finish(ax, xd + w, hp, title)
     ax.set_ylim(hp + 0.1, -1.3)
     return ax

@@ -28,6 +28,15 @@ __all__ = [
 TRAIN = style.ACCENT  # training-set curves
 TEST = style.CURRENT  # test-set curves
 VAL = style.OUTPUT  # validation-set curves
+# (colour, line style, marker) of each layer's gradient-norm curve; the first three avoid the
+# training blue and the validation purple of plot_history, and none is VAL's purple
+GRAD_STYLES = [
+    ("#2a9d8f", "-", "o"),  # teal
+    (style.CURRENT, "--", "s"),
+    (style.TEXT, ":", "^"),
+    ("#888888", "-.", "D"),
+    (style.ACCENT, (0, (5, 1, 1, 1)), "v"),
+]
 DIGIT_CMAP = "gray_r"  # ink dark on white paper
 WEIGHT_CMAP = "RdBu_r"  # weights: red positive, blue negative, white zero
 
@@ -230,30 +239,38 @@ def plot_grad_norms(grad_norm, steps_per_epoch=None, ax=None, smooth=1):
     ``grad_norm`` is ``history["grad_norm"]``: a dict ``{"0.Conv2D": [...], "3.Conv2D": ...}``
     with one norm per step. ``smooth > 1`` also draws a running mean over that many steps on
     top of the raw (faint) curve. ``steps_per_epoch`` adds a second x-axis label in epochs.
-    Returns ``ax``; one line per layer (plus one per layer when smoothing).
+    Returns ``ax``; one line per layer (plus one per layer when smoothing). Each layer has its
+    own colour, line style and marker (:data:`GRAD_STYLES`), so curves that lie on top of each
+    other stay apart, and none is drawn in the validation purple of :func:`plot_history`.
     """
     if not grad_norm:
         raise ValueError("grad_norm is empty: the model has no layer with parameters")
-    ax = new_ax(ax, figsize=(8, 3.2))
-    colours = [style.OUTPUT, style.CURRENT, style.ACCENT, "#2a9d8f", "#555555"]
+    ax = new_ax(ax, figsize=(8, 3.4))
     for i, (key, norms) in enumerate(grad_norm.items()):
         norms = np.asarray(norms, dtype=float)
         steps = np.arange(1, len(norms) + 1)
-        colour = colours[i % len(colours)]
+        colour, ls, marker = GRAD_STYLES[i % len(GRAD_STYLES)]
+        # markers spread over the curve, each layer's shifted so that they do not coincide
+        every = max(1, len(norms) // 12)
+        look = dict(color=colour, ls=ls, marker=marker, ms=5, mfc="white", mew=1.3, label=key)
+        look["markevery"] = (i * every // len(grad_norm), every)
         if smooth > 1 and len(norms) >= smooth:
             ax.plot(steps, norms, color=colour, alpha=0.25, lw=0.8)
             mean = np.convolve(norms, np.ones(smooth) / smooth, mode="valid")
-            ax.plot(steps[smooth - 1 :], mean, color=colour, lw=1.8, label=f"{key}")
+            ax.plot(steps[smooth - 1 :], mean, lw=1.8, **look)
         else:
-            ax.plot(steps, norms, color=colour, lw=1.2, label=key)
+            ax.plot(steps, norms, lw=1.2, **look)
     ax.set_yscale("log")
     ax.set(xlabel="step (minibatch)", ylabel="gradient norm (log scale)")
-    ax.set_title("gradient norm of each layer per step", fontsize=10)
+    title = "gradient norm of each layer per step"
     if steps_per_epoch:
         top = ax.secondary_xaxis(
             "top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch)
         )
         top.set_xlabel("epoch")
+        ax.set_title(title, fontsize=10, y=1.0, pad=42)  # clear of the epoch axis and its label
+    else:
+        ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     return ax
