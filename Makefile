@@ -50,9 +50,11 @@ notebooks-test: setup
 	$(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
 	  --nbval-sanitize-with nbval_sanitize.cfg -p no:randomly book
 
-# Builds the book from scratch (zero warnings) and checks every page in headless Chromium.
+# Builds the book from scratch (zero warnings) and checks every page in headless Chromium: two
+# workers, each with its own Chromium; --dist loadfile keeps a file's session fixtures (the
+# book's web server, JupyterLab) on one worker.
 browser-test: setup chromium book
-	$(PY) -m pytest -m browser tests
+	$(PY) -m pytest -n 2 --dist loadfile -m browser tests
 
 test: lint unit notebooks-test browser-test
 

@@ -19,13 +19,15 @@ import time
 import numpy as np
 
 from conv.bench import (
+    MEMORY_CANDIDATES,
     ConvCase,
-    blas_threads,
     make_arrays,
+    peak_memory,
     run_case,
     stage_breakdown,
     torch_or_none,
 )
+from conv.parallel import blas_threads
 
 CASES = {
     "A": ConvCase("A", n=64, c=3, h=32, w=32, k=32, kh=3, kw=3, stride=1, padding=1),
@@ -38,6 +40,8 @@ MEDIAN_COLUMNS = [
     ("fast_fwd", "fast fwd"),
     ("fast_bwd", "fast bwd"),
     ("fast_fwd_bwd", "fast f+b"),
+    ("serial_fwd", "1-thread fwd"),
+    ("serial_fwd_bwd", "1-thread f+b"),
     ("teach_fwd", "teach fwd"),
     ("teach_bwd", "teach bwd"),
     ("teach_fwd_bwd", "teach f+b"),
@@ -51,6 +55,13 @@ RATIO_COLUMNS = [
     ("fwd/gemm", "fwd/GEMM"),
     ("teach/fast fwd", "teach/fast fwd"),
     ("teach/fast fwd_bwd", "teach/fast f+b"),
+    ("serial/fast fwd", "1-thread/fast fwd"),
+    ("serial/fast fwd_bwd", "1-thread/fast f+b"),
+]
+MEMORY_COLUMNS = [
+    ("fast_fwd_bwd", "layer f+b"),
+    ("functional_fwd_bwd", "functional f+b"),
+    ("torch_fwd_bwd", "torch f+b"),
 ]
 GFLOPS_COLUMNS = [
     ("fast_fwd", "fast fwd"),
@@ -93,6 +104,11 @@ def main(argv=None):
         action="store_true",
         help="also print where the fast forward/backward spend their time",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure the peak memory of one forward + backward pass (a fresh process each)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every median and ratio to PATH")
     args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 15)
@@ -126,6 +142,9 @@ def main(argv=None):
                 result["breakdown_s"] = stage_breakdown(
                     x, w, b, dout, **case.conv_kwargs, repeats=max(3, repeats // 2)
                 )
+            if args.memory:
+                which = [c for c in MEMORY_CANDIDATES if torch is not None or "torch" not in c]
+                result["peak_bytes"] = {c: peak_memory(case, dtype, c, threads) for c in which}
             results.append(result)
             rows.append((name, result))
         print(f"== {dtype_name} ==  " + ";  ".join(CASES[n].describe() for n in args.cases))
@@ -133,6 +152,9 @@ def main(argv=None):
         table("median ms", ms, MEDIAN_COLUMNS, lambda v: f"{v:.2f}")
         table("ratio", [(n, r["ratios"]) for n, r in rows], RATIO_COLUMNS, lambda v: f"{v:.2f}")
         table("GFLOP/s", [(n, r["gflops"]) for n, r in rows], GFLOPS_COLUMNS, lambda v: f"{v:.1f}")
+        if args.memory:
+            mib = [(n, {k: v / 2**20 for k, v in r["peak_bytes"].items()}) for n, r in rows]
+            table("peak MiB", mib, MEMORY_COLUMNS, lambda v: f"{v:.1f}")
         if args.breakdown:
             for n, r in rows:
                 for label, stages in r["breakdown_s"].items():

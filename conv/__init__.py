@@ -15,6 +15,7 @@ Numerical modules (numpy only, imported with the package):
 * :mod:`conv.pooling`: max and average pooling, forward and backward (also through
   ``im2col``, the reshape trick, global average pooling);
 * :mod:`conv.connectivity`: which pixels feed which outputs through which weights;
+* :mod:`conv.parallel`: sharing a batch of images between the cores (the fast path's threads);
 * :mod:`conv.gradcheck`: central differences, relative errors, whole-model checks;
 * :mod:`conv.check`: the checkers of the book's "implement it" exercises;
 * :mod:`conv.nn`, :mod:`conv.optim`, :mod:`conv.train`: layers (``Conv2D`` included), He
@@ -38,6 +39,7 @@ from . import (
     naive,
     nn,
     optim,
+    parallel,
     pooling,
     train,
     transposed,
@@ -81,6 +83,7 @@ __all__ = [
     "Im2colIndices",
     "bench",
     "check",
+    "parallel",
     "col2im",
     "col2im_fast",
     "col2im_teaching",

@@ -35,7 +35,7 @@ runtime keep spinning for a while after each call and would otherwise slow down 
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -61,13 +61,13 @@ from .geometry import (
     float_dtype,
 )
 from .im2col import col2im_teaching, im2col, im2col_teaching
+from .parallel import image_threads
 
 __all__ = [
     "BACKWARD_STAGES",
     "FORWARD_STAGES",
     "METHODS",
     "ConvCase",
-    "blas_threads",
     "candidates",
     "conv_flops",
     "LayerCost",
@@ -84,6 +84,8 @@ __all__ = [
     "method_functions",
     "time_scaling",
     "xcol_memory",
+    "peak_memory",
+    "MEMORY_CANDIDATES",
 ]
 
 #: Stages of the fast forward pass, in order (see :func:`conv.functional.forward_chunks`). There is
@@ -297,30 +299,6 @@ def make_arrays(case: ConvCase, dtype=np.float64, seed: int = 0):
 # --- threads and the optional PyTorch comparison --------------------------------------------
 
 
-def blas_threads() -> int:
-    """Threads numpy's BLAS uses: from ``threadpoolctl`` if installed, else the environment.
-
-    Falls back on ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, then on
-    the number of CPUs this process may run on.
-    """
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        pass
-    else:
-        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-        if counts:
-            return int(max(counts))
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def torch_or_none(threads: int | None = None):
     """Import torch and set its intra-op threads to ``threads``; ``None`` if torch is missing."""
     try:
@@ -340,7 +318,11 @@ def candidates(case: ConvCase, dtype=np.float64, torch=None, seed: int = 0):
 
     ``fast_fwd``       ``conv.conv2d_forward``
     ``fast_bwd``       ``conv.conv2d_backward`` (rebuilds the columns from ``x``)
-    ``fast_fwd_bwd``   ``forward_cols`` + ``backward_cols``: the ``Conv2D`` layer's path
+    ``fast_fwd_bwd``   ``forward_cols`` + ``backward_cols``: the ``Conv2D`` layer's path (each
+                       call reuses the previous call's column buffer, as the layer does)
+    ``serial_fwd``     ``fast_fwd`` with the images on one thread (``image_threads(1)``: only
+                       BLAS uses several cores), the fast path before it shared the images
+    ``serial_fwd_bwd`` ``fast_fwd_bwd`` likewise
     ``teach_fwd``      ``W_row @ im2col_teaching(x) + b``, then
                        ``.reshape(K, OH, OW, N).transpose(3, 0, 1, 2)`` (a view, as in the book)
     ``teach_bwd``      ``dw = dout_flat @ X_col.T``, ``dx = col2im_teaching(W_row.T @ dout_flat)``
@@ -358,9 +340,18 @@ def candidates(case: ConvCase, dtype=np.float64, torch=None, seed: int = 0):
     kernel = (case.kh, case.kw)
     w_row = w.reshape(k, ckk)
 
-    def fast_fwd_bwd():
-        _, cols = forward_cols(x, w, b, s, p, d, oh, ow)
-        return backward_cols(dout, cols, x.shape, w, s, p, d)
+    kept = {}
+
+    def fast_fwd_bwd():  # as Conv2D does: each call writes its columns over the previous ones
+        _, kept["cols"] = forward_cols(x, w, b, s, p, d, oh, ow, reuse=kept.get("cols"))
+        return backward_cols(dout, kept["cols"], x.shape, w, s, p, d)
+
+    def serial(fn):
+        def run():
+            with image_threads(1):
+                return fn()
+
+        return run
 
     def teach_fwd():
         x_col = im2col_teaching(x, *kernel, s, p, d)  # (C*KH*KW, OH*OW*N)
@@ -387,6 +378,8 @@ def candidates(case: ConvCase, dtype=np.float64, torch=None, seed: int = 0):
         "fast_fwd": lambda: conv2d_forward(x, w, b, s, p, d),
         "fast_bwd": lambda: conv2d_backward(dout, x, w, s, p, d),
         "fast_fwd_bwd": fast_fwd_bwd,
+        "serial_fwd": serial(lambda: conv2d_forward(x, w, b, s, p, d)),
+        "serial_fwd_bwd": serial(fast_fwd_bwd),
         "teach_fwd": teach_fwd,
         "teach_bwd": teach_bwd,
         "teach_fwd_bwd": teach_fwd_bwd,
@@ -422,6 +415,8 @@ def summarize(case: ConvCase, medians: Mapping[str, float]) -> dict[str, dict[st
         bwd/gemm            fast_bwd / gemm
         teach/fast fwd      teach_fwd / fast_fwd
         teach/fast fwd_bwd  teach_fwd_bwd / fast_fwd_bwd
+        serial/fast fwd     serial_fwd / fast_fwd: what sharing the images gains
+        serial/fast fwd_bwd serial_fwd_bwd / fast_fwd_bwd
 
     GFLOP/s count ``conv_flops`` for a forward pass and three times that for forward+backward.
     """
@@ -432,6 +427,8 @@ def summarize(case: ConvCase, medians: Mapping[str, float]) -> dict[str, dict[st
         "bwd/gemm": ("fast_bwd", "gemm"),
         "teach/fast fwd": ("teach_fwd", "fast_fwd"),
         "teach/fast fwd_bwd": ("teach_fwd_bwd", "fast_fwd_bwd"),
+        "serial/fast fwd": ("serial_fwd", "fast_fwd"),
+        "serial/fast fwd_bwd": ("serial_fwd_bwd", "fast_fwd_bwd"),
     }
     ratios = {
         label: medians[a] / medians[b]
@@ -472,23 +469,123 @@ def run_case(
     }
 
 
+# --- peak memory --------------------------------------------------------------------------
+
+#: What :func:`peak_memory` can measure: the layer's path, the functional path, PyTorch.
+MEMORY_CANDIDATES = ("fast_fwd_bwd", "functional_fwd_bwd", "torch_fwd_bwd")
+
+
+def _peak_child(case, dtype_name, candidate, threads, conn):
+    """In a fresh process: make the arrays, then report how far one call raises the peak RSS."""
+    x, w, b, dout = make_arrays(case, np.dtype(dtype_name))
+    s, p, d = case.stride, case.padding, case.dilation
+    oh, ow = case.out_hw
+    if candidate == "fast_fwd_bwd":
+
+        def run():
+            _, cols = forward_cols(x, w, b, s, p, d, oh, ow)
+            return backward_cols(dout, cols, x.shape, w, s, p, d)
+
+    elif candidate == "functional_fwd_bwd":
+
+        def run():
+            conv2d_forward(x, w, b, s, p, d)
+            return conv2d_backward(dout, x, w, s, p, d)
+
+    else:
+        torch = torch_or_none(threads)
+        leaves = [torch.from_numpy(a).requires_grad_(True) for a in (x, w, b)]
+        doutt = torch.from_numpy(dout)
+
+        def run():
+            out = torch.nn.functional.conv2d(*leaves, stride=s, padding=p, dilation=d)
+            return torch.autograd.grad(out, leaves, doutt)
+
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # resets the peak (VmHWM) to the current resident size (Linux >= 4.0)
+    result = run()
+    peak = _status_kib("VmHWM")
+    del result
+    conn.send((peak - before) * 1024)
+
+
+def _status_kib(field):
+    """A ``kB`` field of ``/proc/self/status`` (``VmRSS``: resident now, ``VmHWM``: its peak)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def peak_memory(case: ConvCase, dtype=np.float64, candidate="fast_fwd_bwd", threads=None) -> int:
+    """Bytes by which one forward + backward pass raises a process's peak resident memory.
+
+    Measured in a fresh process (``multiprocessing``'s "spawn": nothing allocated before can be
+    reused), after the inputs ``x, w, b, dout`` of ``case`` are made and, for torch, imported;
+    everything the call allocates at its peak counts: outputs, gradients, kept columns,
+    scratch. ``candidate`` is one of :data:`MEMORY_CANDIDATES`: ``fast_fwd_bwd``
+    (``forward_cols`` + ``backward_cols``, the ``Conv2D`` layer's path, which keeps the
+    columns), ``functional_fwd_bwd`` (``conv2d_forward`` + ``conv2d_backward``, which rebuilds
+    them a chunk at a time) or ``torch_fwd_bwd`` (``torch.nn.functional.conv2d`` and
+    ``torch.autograd.grad``; ``threads`` sets torch's thread count). The peak is the kernel's
+    high-water mark of resident memory (``VmHWM``, reset just before the call), so memory the
+    process had freed and kept for reuse is not counted twice. Linux only.
+    """
+    import multiprocessing
+
+    if candidate not in MEMORY_CANDIDATES:
+        raise ValueError(f"candidate must be one of {MEMORY_CANDIDATES}, got {candidate!r}")
+    dtype_name = np.dtype(dtype).name
+    make_arrays(case, dtype_name)  # checks the case and the dtype here, with their own errors
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_peak_child, args=(case, dtype_name, candidate, threads, child))
+    proc.start()
+    child.close()
+    try:
+        nbytes = parent.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(
+            f"peak_memory({case.name}, {dtype_name}, {candidate}): the measuring process exited "
+            f"with code {proc.exitcode}"
+        ) from None
+    proc.join()
+    return int(nbytes)
+
+
 # --- where the fast path spends its time -----------------------------------------------------
 
 
 class _StageClock:
-    """``lap(stage)`` adds the time since the previous lap (or :meth:`start`) to ``stage``."""
+    """``lap(stage)`` adds to ``stage`` the time since the same thread's previous lap.
+
+    A thread's first lap counts from :meth:`start`. When the fast path shares the images
+    between threads, each thread laps its own stages; :attr:`threads` counts them, and
+    ``seconds[stage] / threads`` is the stage's share of the wall-clock time.
+    """
 
     def __init__(self, stages):
         self.seconds = dict.fromkeys(stages, 0.0)
-        self._last = time.perf_counter()
+        self._lock = threading.Lock()
+        self.start()
 
     def start(self):
-        self._last = time.perf_counter()
+        self._started = time.perf_counter()
+        self._last = {}  # thread id -> time of its previous lap
+
+    @property
+    def threads(self):
+        return max(1, len(self._last))
 
     def lap(self, stage):
         now = time.perf_counter()
-        self.seconds[stage] += now - self._last
-        self._last = now
+        me = threading.get_ident()
+        with self._lock:
+            self.seconds[stage] += now - self._last.get(me, self._started)
+            self._last[me] = now
 
 
 def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, keep_cols=False):
@@ -512,7 +609,9 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     ``dcols``: ``W_row.T @ dout_b``; ``col2im``: folding ``dcols`` into ``dx``. Allocating
     the outputs counts in the first stage. ``total`` is the median time of the whole call;
     each stage is a median over ``repeats`` calls, so the stages add up to about the total
-    (a few per cent apart under noise). With ``keep_cols=True`` the backward ``cols`` stage
+    (a few per cent apart under noise). When the images are shared between threads
+    (:mod:`conv.parallel`), a stage's time is its time summed over the threads divided by their
+    number: its share of the wall clock. With ``keep_cols=True`` the backward ``cols`` stage
     is 0. Inputs are cast to a common floating dtype as :func:`conv.conv2d_forward` does.
     """
     x, w, b, stride, padding, dilation, (oh, ow) = check_conv_args(
@@ -551,8 +650,8 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
             start = time.perf_counter()
             run(clock)
             samples["total"].append(time.perf_counter() - start)
-            for stage in stages:
-                samples[stage].append(clock.seconds[stage])
+            for stage in stages:  # per thread: the stages add up to the wall-clock total
+                samples[stage].append(clock.seconds[stage] / clock.threads)
         result[label] = {stage: float(np.median(ts)) for stage, ts in samples.items()}
     return result
 

@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import check_array, check_conv_args, check_dout, float_dtype
-from .im2col import copy_windows, fold_windows
+from .im2col import ChunkWindows, fold_windows
+from .parallel import image_workers, split_images
 
 __all__ = [
     "conv2d_forward",
@@ -54,80 +55,98 @@ def batch_cols(x, kernel_h, kernel_w, stride, padding, dilation, oh, ow):
     """
     n, c, h, w = x.shape
     cols = np.empty((n, c, kernel_h, kernel_w, oh, ow), dtype=x.dtype)  # always a fresh array
-    padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), x.dtype) if padding else None
-    copy_windows(cols, x, padded, padding, kernel_h, kernel_w, stride, dilation)
+    ChunkWindows(x, n, padding, kernel_h, kernel_w, stride, dilation, oh, ow).copy(cols, 0, n)
     return cols.reshape(n, c * kernel_h * kernel_w, oh * ow)
 
 
-# Working memory aimed at for one chunk of images (its columns, output and gradients). On the
-# 2-core machine of benchmarks/README.md (16 MiB of L3 cache) 4 to 32 MiB were within about
-# 10% of each other and 16 MiB was best; much smaller chunks pay more per-call overhead, and
-# much larger ones no longer fit in the cache.
-_CHUNK_BYTES = 16 << 20
+# Working memory aimed at for one chunk of images (its columns, output and gradients), per
+# thread. On the 2-core machine of benchmarks/README.md (8 MiB of L3 cache shared by the two
+# threads, 512 KiB of L2 each) 1 to 4 MiB per thread were within a few per cent of each other;
+# 2 MiB was best for the forward pass and twice that for the backward pass (_images_per_chunk).
+# 16 MiB, the best size when one thread had the cache to itself, was 5-25 % slower, and below
+# 1 MiB the calls per chunk start to cost more than they save.
+_CHUNK_BYTES = 2 << 20
 
 
-def _images_per_chunk(n, bytes_per_image):
-    """How many of the ``n`` images make one chunk of about ``_CHUNK_BYTES`` (at least 1)."""
-    return max(1, min(n, _CHUNK_BYTES // max(1, bytes_per_image)))
+def _images_per_chunk(n, bytes_per_image, scale=1):
+    """How many of the ``n`` images make one chunk of about ``scale * _CHUNK_BYTES`` (at least 1).
+
+    The backward pass asks for twice the forward pass's chunk: its ``col2im`` pays a fixed cost
+    per chunk (one slice-add per kernel offset), and 4 MiB measured best for it.
+    """
+    return max(1, min(n, scale * _CHUNK_BYTES // max(1, bytes_per_image)))
 
 
 def _no_lap(stage):
     """Default stage clock: does nothing (:mod:`conv.bench` passes a real one)."""
 
 
-def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row):
+def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row, reuse=None):
     """Columns of ``count`` images, ``(count, C*KH*KW [+ 1], OH*OW)``, and their window view.
 
     With ``ones_row`` the buffer has one more row, all ones: multiplying it by
     ``[W_row | b]`` adds the bias inside the GEMM (forward), and ``dout_b @ cols_b^T`` then
     yields ``db`` as its last column (backward), which saves a pass over the output.
     Returns ``(buffer, windows)`` with ``windows (count, C, KH, KW, OH, OW)`` a view of the
-    first ``C*KH*KW`` rows, ready for :func:`conv.im2col.copy_windows`.
+    first ``C*KH*KW`` rows, ready for :meth:`conv.im2col.ChunkWindows.copy`. ``reuse``, columns
+    returned by an earlier call (or their buffer), is written over instead of allocating when
+    its shape and dtype fit.
     """
     ckk = c * kh * kw
-    buf = np.empty((count, ckk + ones_row, oh * ow), dtype=dtype)
+    shape = (count, ckk + ones_row, oh * ow)
+    buf = None if reuse is None else (reuse if reuse.base is None else reuse.base)
+    if buf is None or buf.shape != shape or buf.dtype != dtype or not buf.flags.writeable:
+        buf = np.empty(shape, dtype=dtype)
     if ones_row:
         buf[:, ckk] = 1
     return buf, buf[:, :ckk].reshape((count, c, kh, kw, oh, ow), copy=False)
 
 
-def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap):
+def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap, reuse=None):
     """Forward pass on validated arrays, one chunk of images at a time (the engine).
 
     :func:`conv2d_forward` and :func:`forward_cols` call it after checking their arguments;
     :func:`conv.bench.stage_breakdown` calls it with a ``lap`` clock to time each stage.
 
     Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns
-    ``cols_b (N, C*KH*KW, OH*OW)`` (else ``None``, and one chunk-sized buffer is reused). ``b`` may
-    be ``None``. The columns carry a row of ones, so the GEMM also adds the bias, and the
-    batched product lands in NCHW: nothing is left to do after it. ``lap(stage)`` is called
-    after each stage of each chunk with ``"cols"`` and ``"gemm"``.
+    ``cols_b (N, C*KH*KW, OH*OW)`` (else ``None``, and each thread reuses one chunk-sized
+    buffer). ``b`` may be ``None``. The columns carry a row of ones, so the GEMM also adds the
+    bias, and the batched product lands in NCHW: nothing is left to do after it. Large batches
+    are shared between the cores (:func:`conv.parallel.split_images`): each thread builds,
+    multiplies and stores its own images. ``lap(stage)`` is called after each stage of each
+    chunk, in the thread that ran it, with ``"cols"`` and ``"gemm"``. ``reuse``: see
+    :func:`forward_cols`.
     """
     n, c, h, wid = x.shape
     k, _, kh, kw = w.shape
     ckk, p = c * kh * kw, oh * ow
     dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding else 0
+    workers = image_workers(n, n * ckk * p * x.dtype.itemsize)
     chunk = _images_per_chunk(
-        n, (ckk * p + padded_size) * x.dtype.itemsize + k * p * dtype.itemsize
+        -(-n // workers), (ckk * p + padded_size) * x.dtype.itemsize + k * p * dtype.itemsize
     )
     out = np.empty((n, k, p), dtype=dtype)
-    padded = np.zeros((chunk, c, h + 2 * padding, wid + 2 * padding), x.dtype) if padding else None
     w_row = w.reshape(k, ckk)
     ones_row = b is not None
     if ones_row:
         w_row = np.concatenate([w_row, b.reshape(k, 1)], axis=1)  # (K, C*KH*KW + 1)
-    cols, windows = _cols_buffer(n if keep_cols else chunk, c, kh, kw, oh, ow, x.dtype, ones_row)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        rows = slice(start, stop) if keep_cols else slice(0, stop - start)
-        copy_windows(windows[rows], x[start:stop], padded, padding, kh, kw, stride, dilation)
-        lap("cols")
-        out_chunk = out[start:stop]  # (m, K, OH*OW): the batched matmul lands in NCHW
-        np.matmul(w_row, cols[rows], out=out_chunk)  # bias included (the ones row)
-        lap("gemm")
+    kept = _cols_buffer(n, c, kh, kw, oh, ow, x.dtype, ones_row, reuse) if keep_cols else None
+
+    def run(first, last):  # the images first .. last - 1, one chunk at a time
+        cols, windows = kept or _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row)
+        x_windows = ChunkWindows(x, chunk, padding, kh, kw, stride, dilation, oh, ow)
+        for start in range(first, last, chunk):
+            stop = min(last, start + chunk)
+            rows = slice(start, stop) if keep_cols else slice(0, stop - start)
+            x_windows.copy(windows[rows], start, stop)
+            lap("cols")
+            np.matmul(w_row, cols[rows], out=out[start:stop])  # bias included (the ones row)
+            lap("gemm")
+
+    split_images(run, n, workers)
     # the kept columns are a view without the row of ones (batch_cols's values and shape)
-    return out.reshape(n, k, oh, ow), (cols[:, :ckk] if keep_cols else None)
+    return out.reshape(n, k, oh, ow), (kept[0][:, :ckk] if keep_cols else None)
 
 
 def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
@@ -145,9 +164,11 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
 
     When rebuilding, the chunk's columns carry a row of ones, so the ``dw`` product also
-    returns ``db`` (its last column) and there is no separate sum. ``lap(stage)`` is called
-    after each stage with ``"cols"`` (only when rebuilding), ``"db"``, ``"dw"``, ``"dcols"``
-    and ``"col2im"``.
+    returns ``db`` (its last column) and there is no separate sum. Large batches are shared
+    between the cores (:func:`conv.parallel.split_images`): each thread folds its own images
+    into ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at the end.
+    ``lap(stage)`` is called after each stage, in the thread that ran it, with ``"cols"``
+    (only when rebuilding), ``"db"``, ``"dw"``, ``"dcols"`` and ``"col2im"``.
     """
     n, c, h, wid = x_shape
     k, _, kh, kw = w.shape
@@ -157,58 +178,70 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     dtype = np.result_type(dout, w, source)
     rebuild = cols is None
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
+    workers = image_workers(n, n * ckk * p * dtype.itemsize)
     chunk = _images_per_chunk(
-        n,
+        -(-n // workers),
         (ckk * p * (1 + rebuild) + k * (p + ckk) + c * h * wid) * dtype.itemsize
         + padded_size * source.dtype.itemsize,
+        scale=2,
     )
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
     w_t = w.reshape(k, ckk).T
-    db = np.zeros(k, dtype=dtype)
-    dw = np.zeros((k, ckk + rebuild), dtype=dtype)  # rebuilding: last column is db
-    dw_parts = np.empty((chunk, k, ckk + rebuild), dtype=dtype)
-    dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
     dx = np.zeros((n, c, h, wid), dtype=dtype)
-    if rebuild:
-        cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
-        padded = (
-            np.zeros((chunk, c, h + 2 * padding, wid + 2 * padding), x.dtype) if padding else None
-        )
-    else:
-        ones = np.ones(p, dtype=dtype)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        m = stop - start
-        dout_chunk = dout_b[start:stop]
+    parts = []  # each thread's (dw, db); with rebuilt columns dw's last column is db
+
+    def run(first, last):  # the images first .. last - 1, one chunk at a time
+        db = np.zeros(k, dtype=dtype)
+        dw = np.zeros((k, ckk + rebuild), dtype=dtype)
+        dw_chunk = np.empty((chunk, k, ckk + rebuild), dtype=dtype)
+        dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
         if rebuild:
-            copy_windows(windows[:m], x[start:stop], padded, padding, kh, kw, stride, dilation)
-            cols_chunk = cols_buf[:m]  # (m, C*KH*KW + 1, OH*OW), last row ones
-            lap("cols")
+            cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
+            x_windows = ChunkWindows(x, chunk, padding, kh, kw, stride, dilation, oh, ow)
         else:
-            cols_chunk = cols[start:stop]
-            db += np.matmul(dout_chunk, ones).sum(axis=0)  # faster than .sum(axis=(0, 2))
-        lap("db")
-        parts = dw_parts[:m]
-        np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=parts)  # (m, K, C*KH*KW [+1])
-        dw += parts[0] if m == 1 else parts.sum(axis=0)
-        lap("dw")
-        dcols_chunk = dcols[:m]
-        np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
-        lap("dcols")
-        fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
-        lap("col2im")
+            ones = np.ones(p, dtype=dtype)
+        for start in range(first, last, chunk):
+            stop = min(last, start + chunk)
+            m = stop - start
+            dout_chunk = dout_b[start:stop]
+            if rebuild:
+                x_windows.copy(windows[:m], start, stop)
+                cols_chunk = cols_buf[:m]  # (m, C*KH*KW + 1, OH*OW), last row ones
+                lap("cols")
+            else:
+                cols_chunk = cols[start:stop]
+                db += np.matmul(dout_chunk, ones).sum(axis=0)  # faster than .sum(axis=(0, 2))
+            lap("db")
+            part = dw_chunk[:m]
+            np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=part)  # (m, K, CKK [+1])
+            dw += part[0] if m == 1 else part.sum(axis=0)
+            lap("dw")
+            dcols_chunk = dcols[:m]
+            np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
+            lap("dcols")
+            fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
+            lap("col2im")
+        parts.append((dw, db))  # list.append is atomic: safe from several threads
+
+    split_images(run, n, workers)
+    dw = parts[0][0] if len(parts) == 1 else sum(part[0] for part in parts)
+    db = parts[0][1] if len(parts) == 1 else sum(part[1] for part in parts)
     if rebuild:
         dw, db = np.ascontiguousarray(dw[:, :ckk]), dw[:, ckk].copy()
     return dx, dw.reshape(w.shape), db
 
 
-def forward_cols(x, w, b, stride, padding, dilation, oh, ow):
+def forward_cols(x, w, b, stride, padding, dilation, oh, ow, reuse=None):
     """Forward pass on validated arrays; returns ``out (N, K, OH, OW)`` and the batch columns.
 
     The columns ``cols_b (N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
-    :func:`backward_cols` needs again.
+    :func:`backward_cols` needs again. ``reuse``: the columns an earlier call returned, no
+    longer needed; when their shape and dtype fit, this call writes its columns over them
+    instead of allocating (``Conv2D`` does this from one training step to the next). A fresh
+    array of tens of MiB costs a page fault per 4 KiB page the first time it is written,
+    which on case A of the benchmark took longer than copying the windows.
     """
-    return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True)
+    return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True, reuse=reuse)
 
 
 def backward_cols(dout, cols, x_shape, w, stride, padding, dilation):

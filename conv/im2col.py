@@ -53,7 +53,7 @@ __all__ = [
     "col2im",
     "window_view",
     "fold_windows",
-    "copy_windows",
+    "ChunkWindows",
     "overlap_counts",
     "xcol_source",
 ]
@@ -247,24 +247,37 @@ def fold_windows(patches, out, stride=1, padding=0, dilation=1, axis=2) -> np.nd
     return out
 
 
-def copy_windows(dst, x, padded, padding, kernel_h, kernel_w, stride, dilation) -> np.ndarray:
-    """Copy the windows of ``x (m, C, H, W)`` into ``dst (m, C, KH, KW, OH, OW)``; return it.
+class ChunkWindows:
+    """The windows of ``x (N, C, H, W)``, copied into columns a chunk of images at a time.
 
-    ``padded`` is ``None`` when ``padding == 0``, else a scratch array ``(>= m, C, H+2P, W+2P)``
-    whose border is zero: only its interior is overwritten, so it can be reused chunk after
-    chunk. One copy through :func:`window_view`; no array is allocated. Used by the chunked
-    fast path of :mod:`conv.functional`, which has already checked the geometry.
+    Made once per pass (per thread) by the chunked fast path of :mod:`conv.functional`, which
+    has already checked the geometry. With ``padding`` it owns a zeroed scratch array
+    ``(chunk, C, H+2P, W+2P)`` whose interior each chunk overwrites (the border stays zero).
+    The strided :func:`window_view` of that scratch (or of ``x`` itself when ``P = 0``) is built
+    once here: building it costs tens of microseconds, as much as copying a small image.
     """
-    m, _, h, w = x.shape
-    if padding:
-        src = padded[:m]
-        src[:, :, padding : padding + h, padding : padding + w] = x
-    else:
+
+    def __init__(self, x, chunk, padding, kernel_h, kernel_w, stride, dilation, oh, ow):
+        n, c, h, w = x.shape
+        self.x, self.padding = x, padding
+        self.padded = None
         src = x
-    oh, ow = dst.shape[4:]
-    win = window_view(src, kernel_h, kernel_w, stride, dilation)[:, :, :oh, :ow]
-    np.copyto(dst, win.transpose(0, 1, 4, 5, 2, 3))
-    return dst
+        if padding:
+            self.padded = np.zeros((chunk, c, h + 2 * padding, w + 2 * padding), x.dtype)
+            src = self.padded
+        win = window_view(src, kernel_h, kernel_w, stride, dilation)[:, :, :oh, :ow]
+        self.view = win.transpose(0, 1, 4, 5, 2, 3)  # (images, C, KH, KW, OH, OW), a view
+
+    def copy(self, dst, start, stop) -> np.ndarray:
+        """Copy the windows of images ``start .. stop-1`` into ``dst (m, C, KH, KW, OH, OW)``."""
+        if self.padded is None:
+            np.copyto(dst, self.view[start:stop])
+            return dst
+        m, p = stop - start, self.padding
+        h, w = self.x.shape[2:]
+        self.padded[:m, :, p : p + h, p : p + w] = self.x[start:stop]
+        np.copyto(dst, self.view[:m])
+        return dst
 
 
 def col2im_fast(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, dilation=1, floor=False):

@@ -268,7 +268,9 @@ class Conv2D(Layer):
         if self.groups > 1:  # G smaller GEMMs; the backward pass rebuilds the columns from x
             self._cache = (x.shape, x, oh, ow)
             return conv2d_forward(x, w, b, s, p, 1, self.floor, self.groups)
-        out, cols = forward_cols(x, w, b, s, p, d, oh, ow)
+        # the previous step's columns are done with: write this step's over them if they fit
+        previous = self._cache[1] if self._cache is not None and self._cache[1].ndim == 3 else None
+        out, cols = forward_cols(x, w, b, s, p, d, oh, ow, reuse=previous)
         self._cache = (x.shape, cols, oh, ow)
         return out
 

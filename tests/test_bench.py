@@ -15,7 +15,6 @@ from conv.bench import (
     BACKWARD_STAGES,
     FORWARD_STAGES,
     ConvCase,
-    blas_threads,
     candidates,
     conv_flops,
     interleaved_medians,
@@ -107,8 +106,9 @@ def test_candidates_compute_the_convolution(case):
     expected_out = conv.naive.conv2d_forward(x, w, b, **kwargs)
     expected_grads = conv.naive.conv2d_backward(dout, x, w, **kwargs)
     np.testing.assert_allclose(fns["fast_fwd"](), expected_out, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fns["serial_fwd"](), expected_out, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(fns["teach_fwd"]()[0], expected_out, rtol=1e-10, atol=1e-10)
-    for name in ("fast_bwd", "fast_fwd_bwd", "teach_bwd", "teach_fwd_bwd"):
+    for name in ("fast_bwd", "fast_fwd_bwd", "serial_fwd_bwd", "teach_bwd", "teach_fwd_bwd"):
         for got, want in zip(fns[name](), expected_grads, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=name)
     assert "torch_fwd" not in fns  # only when a torch module is passed
@@ -119,7 +119,8 @@ def test_run_case_structure():
     assert result["dtype"] == "float32"
     assert result["case"]["n"] == 3 and result["flops"] == conv_flops(TINY)
     assert set(result["median_s"]) == {
-        "fast_fwd", "fast_bwd", "fast_fwd_bwd", "teach_fwd", "teach_bwd", "teach_fwd_bwd", "gemm"
+        "fast_fwd", "fast_bwd", "fast_fwd_bwd", "serial_fwd", "serial_fwd_bwd",
+        "teach_fwd", "teach_bwd", "teach_fwd_bwd", "gemm"
     }  # fmt: skip
     assert all(v > 0 for v in result["median_s"].values())
     assert set(result["ratios"]) == {
@@ -127,6 +128,8 @@ def test_run_case_structure():
         "bwd/gemm",
         "teach/fast fwd",
         "teach/fast fwd_bwd",
+        "serial/fast fwd",
+        "serial/fast fwd_bwd",
     }  # fmt: skip  -- no torch ratios without torch
     assert all(v > 0 for v in result["ratios"].values())
     assert set(result["gflops"]) == {"fast_fwd", "fast_fwd_bwd", "gemm"}
@@ -180,6 +183,8 @@ def test_stage_breakdown_validates_its_arguments():
 
 
 def test_blas_threads_is_a_positive_int():
+    from conv.parallel import blas_threads
+
     threads = blas_threads()
     assert isinstance(threads, int) and threads >= 1
 
@@ -293,3 +298,16 @@ def test_layer_costs_refuse_bad_sizes():
         conv.bench.dense_cost(0, 3)
     with pytest.raises(ValueError, match=r"groups=2 must divide both C=3 and K=4 \(3 % 2 = 1"):
         conv.bench.conv_cost(3, 4, 3, 3, 5, 5, groups=2)
+
+
+def test_peak_memory_counts_the_kept_columns():
+    # the layer's path keeps every column of the batch until the backward pass; the functional
+    # path rebuilds them a chunk at a time, so its peak is far lower
+    case = ConvCase("mem", n=16, c=8, h=32, w=32, k=8, kh=3, kw=3, stride=1, padding=1)
+    cols_bytes = 16 * 8 * 9 * 32 * 32 * 8  # N * C*KH*KW * OH*OW * 8 bytes = 9 MiB
+    layer = bench.peak_memory(case, np.float64, "fast_fwd_bwd")
+    functional = bench.peak_memory(case, np.float64, "functional_fwd_bwd")
+    assert cols_bytes <= layer < 4 * cols_bytes
+    assert 0 <= functional < layer
+    with pytest.raises(ValueError, match="candidate must be one of"):
+        bench.peak_memory(case, np.float64, "nope")

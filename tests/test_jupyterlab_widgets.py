@@ -2,8 +2,9 @@
 
 A session fixture starts ``jupyter lab`` (no token, no news, no update check, read-only extension
 manager) on 127.0.0.1 with a temporary root directory. For each explorer cell of the book (found
-by reading ``book/*.ipynb``, so the test follows the book) the test writes a small notebook:
-``ex = <the chapter's call>`` then a cell printing ``ex``'s parameters. It runs the explorer,
+by reading ``book/*.ipynb``, so the test follows the book) one notebook holds two cells per
+explorer, ``ex = <the chapter's call>`` then a cell printing ``ex``'s parameters, so that every
+explorer shares one page and one kernel start. For each, the test runs the explorer,
 moves a control in the page with the keyboard, checks that the page redrew (its ``data-state``)
 and that the move reached Python (the printed traits), drives an invalid combination and checks
 that the package's message is shown in the page and in ``ex.message``, and that no traceback,
@@ -145,6 +146,10 @@ class Lab:
         (notification / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
+        # every cell attached to the page, also the ones scrolled out of view
+        notebook = settings / "@jupyterlab" / "notebook-extension"
+        notebook.mkdir(parents=True)
+        (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         env = dict(
             os.environ,
             # keep the reader's own Jupyter and IPython configuration, history and trust
@@ -259,6 +264,7 @@ class Notebook:
         self.page.route("**/*", self._route)
         self.page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{self.file}", wait_until="load")
         self.cells = self.page.locator(".jp-NotebookPanel .jp-CodeCell")
+        self.connected = False
 
     def _console(self, msg):
         if msg.type == "error":
@@ -294,8 +300,9 @@ class Notebook:
     def run(self, index: int):
         """Run cell ``index`` (Ctrl+Enter in its editor) and wait until it has finished."""
         self.page.locator(".jp-NotebookPanel .jp-CodeCell .cm-content").first.wait_for()
-        if index == 0:
+        if not self.connected:
             self._wait_for_kernel()
+            self.connected = True
         cell = self.cells.nth(index)
         prompt = cell.locator(".jp-InputArea-prompt")
         before = prompt.inner_text()
@@ -314,16 +321,16 @@ class Notebook:
         self.no_errors()
         return cell.locator(".jp-OutputArea")
 
-    @property
-    def explorer(self):
-        return self.cells.nth(0).locator("[data-explorer]")
+    def explorer(self, index: int):
+        """The explorer that cell ``index`` shows."""
+        return self.cells.nth(index).locator("[data-explorer]")
 
-    def state(self) -> dict:
-        return json.loads(self.explorer.get_attribute("data-state"))
+    def state(self, index: int) -> dict:
+        return json.loads(self.explorer(index).get_attribute("data-state"))
 
-    def python_params(self) -> dict:
-        """Run the second cell (``print(json.dumps(ex.params | ...))``) and parse its output."""
-        out = self.run(1)
+    def python_params(self, index: int) -> dict:
+        """Run cell ``index`` (``print(json.dumps(ex.params | ...))``) and parse its output."""
+        out = self.run(index)
         text = out.locator('[data-mime-type="application/vnd.jupyter.stdout"]').last.inner_text()
         return json.loads(text.strip().splitlines()[-1])
 
@@ -356,12 +363,12 @@ class Notebook:
         log = self.lab.log_text(self.log_start)
         assert "Traceback" not in log, log
 
-    def screenshot(self, suffix=""):
+    def screenshot(self, name, index=None):
         SHOTS.mkdir(parents=True, exist_ok=True)
-        if self.explorer.count():
-            self.explorer.scroll_into_view_if_needed()
+        if index is not None and self.explorer(index).count():
+            self.explorer(index).scroll_into_view_if_needed()
         self.page.mouse.move(0, 0)
-        self.page.screenshot(path=str(SHOTS / f"lab-{self.name}{suffix}.png"))
+        self.page.screenshot(path=str(SHOTS / f"lab-{name}.png"))
 
     def close(self):
         self.context.close()
@@ -393,51 +400,58 @@ PRINT = (
 )
 
 
+@pytest.fixture(scope="module")
+def book_explorers(browser, lab):
+    """One notebook, one page and one kernel for every explorer cell of the book, in book order:
+    cell ``2i`` is ``ex = <call i>`` (with its chapter's one-line definitions), cell ``2i + 1``
+    prints ``ex``'s parameters. A kernel start costs seconds; the explorers share it."""
+    cells = []
+    for chapter, call in CELLS:
+        cells += [f"{_setup(chapter, call)}\n\nex = {call}\nex", PRINT]
+    nb = Notebook(browser, lab, "book-explorers", cells)
+    yield nb
+    nb.close()
+
+
 @pytest.mark.parametrize("cell", CELLS, ids=[_id(c) for c in CELLS])
-def test_explorer_in_jupyterlab(browser, lab, cell, request):
+def test_explorer_in_jupyterlab(book_explorers, cell):
     chapter, call = cell
     factory = CALL.search(call).group(1)
-    source = f"{_setup(chapter, call)}\n\nex = {call}\nex"
-    nb = Notebook(browser, lab, _id(cell), [source, PRINT])
-    failed = request.session.testsfailed
+    nb, index, name = book_explorers, 2 * CELLS.index(cell), _id(cell)
+    explorer = nb.explorer(index)
     try:
-        nb.run(0)
-        nb.explorer.wait_for()
-        first = nb.state()
+        nb.run(index)
+        explorer.wait_for()
+        first = nb.state(index)
         assert first["valid"], first
         # A move with the keyboard on the first slider: the page redraws, Python sees it.
-        slider = nb.explorer.locator('input[type="range"]').first
-        name = slider.get_attribute("name")
+        slider = explorer.locator('input[type="range"]').first
+        letter = slider.get_attribute("name")
         slider.focus()
         key = "ArrowLeft" if slider.input_value() == slider.get_attribute("max") else "ArrowRight"
         slider.press(key)
-        moved = nb.state()
-        assert moved[name] != first[name], f"{name} did not move"
-        params = nb.python_params()
-        assert params[name] == moved[name], f"Python's ex.{name} is {params[name]}"
+        moved = nb.state(index)
+        assert moved[letter] != first[letter], f"{letter} did not move"
+        params = nb.python_params(index + 1)
+        assert params[letter] == moved[letter], f"Python's ex.{letter} is {params[letter]}"
         assert {k: params[k] for k in ("OH", "OW", "valid")} == {
             k: moved[k] for k in ("OH", "OW", "valid")
         }
-        nb.screenshot()
+        nb.screenshot(name, index)
         # An invalid combination: the package's message in the page and in ex.message.
         tests = _test_module(factory)
         bad = next(c for c in tests.ALL if not tests.expected(c)["valid"])
-        nb.explorer.evaluate(f"(root, combo) => ({SET_INPUTS})([root, combo])", bad)
-        state = nb.state()
+        explorer.evaluate(f"(root, combo) => ({SET_INPUTS})([root, combo])", bad)
+        state = nb.state(index)
         assert not state["valid"] and state["message"], state
-        _expect(nb.explorer.locator(".cx-message")).to_have_text(
+        _expect(explorer.locator(".cx-message")).to_have_text(
             "Not a valid layer: " + state["message"]
         )
-        params = nb.python_params()
+        params = nb.python_params(index + 1)
         assert params["valid"] is False and params["message"] == state["message"]
-        nb.screenshot("-invalid")
+        nb.screenshot(f"{name}-invalid", index)
         nb.no_errors()
     except BaseException:
         with contextlib.suppress(Exception):
-            nb.screenshot("-failed")
+            nb.screenshot(f"{name}-failed", index)
         raise
-    finally:
-        if request.session.testsfailed > failed:
-            with contextlib.suppress(Exception):
-                nb.screenshot("-failed")
-        nb.close()

@@ -62,7 +62,6 @@ def test_chapter_shape(path):
         f"{path.name}: at least one exercise must check itself with an assert"
     )
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    assert "widgets" not in nb["metadata"], "widget state should be stripped (random ids)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -82,6 +81,49 @@ def test_explorer_cells_are_shown_in_html_and_ignored_by_nbval(path):
             ]
             assert len(views) == 1, f"{path.name}: the explorer cell was not executed"
         assert not re.search(r"\bconv\.widgets\w*\.", src), "the old explorers are gone"
+
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_widget_state_is_the_explorers_of_today(path):
+    """The book is built from the saved notebooks (``execute_notebooks: "off"``), and each
+    explorer renders in the page from the widget state saved with them. So a notebook with
+    explorer cells carries the state of exactly those explorers, each with the ES module and CSS
+    the package builds today (an edited explorer needs ``make execute`` before the book shows
+    it), and a notebook without explorers carries no widget state at all."""
+    import conv.explorers
+
+    nb = _load(path)
+    views = [
+        o["data"][WIDGET_VIEW]["model_id"]
+        for c in _code_cells(nb)
+        if re.search(r"^conv\.explorers\.\w+\(", "".join(c["source"]), re.M)
+        for o in c["outputs"]
+        if WIDGET_VIEW in o.get("data", {})
+    ]
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not views:
+        assert not state, f"{path.name}: widget state but no explorer cell"
+        return
+    explorers = [
+        cls
+        for cls in vars(conv.explorers).values()
+        if isinstance(cls, type) and issubclass(cls, conv.explorers.base.Explorer) and cls.MODULE
+    ]
+    by_source = {cls._esm: cls for cls in explorers}
+    for model_id in views:
+        assert model_id in state, f"{path.name}: no saved state for explorer {model_id}"
+        saved = state[model_id]["state"]
+        assert state[model_id]["model_module"] == "anywidget", state[model_id]["model_module"]
+        cls = by_source.get(saved.get("_esm"))
+        assert cls is not None, (
+            f"{path.name}: a saved explorer's ES module is not what conv/explorers builds today: "
+            "re-execute the notebook (make execute)"
+        )
+        assert saved["_css"] == cls._css, f"{path.name}: stale {cls.NAME} CSS: make execute"
 
 
 def test_every_notebook_is_in_the_toc():

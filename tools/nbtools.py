@@ -3,11 +3,12 @@
     python tools/nbtools.py execute book/01-sliding-windows.ipynb [...]
 
 re-executes notebooks top to bottom, without timing metadata, so that the saved outputs are
-exactly what strict nbval will compare. Each notebook is written *atomically*: the executed
-copy goes to a temporary file in the same folder, is flushed to disk, and only then renamed
-over the original, so a failed run or a full disk never leaves a truncated notebook (the
-reader's edits stay as they were). When a notebook fails, the others are still executed, and
-the command ends by listing the failures and exits with status 1.
+exactly what strict nbval will compare and what the book is built from (the explorers' widget
+state, which the static page renders them from, is saved with them). Each notebook is written
+*atomically*: the executed copy goes to a temporary file in the same folder, is flushed to
+disk, and only then renamed over the original, so a failed run or a full disk never leaves a
+truncated notebook (the reader's edits stay as they were). When a notebook fails, the others
+are still executed, and the command ends by listing the failures and exits with status 1.
 
 ``new_notebook(cells)`` builds a notebook from ``("md", text)`` / ``("code", text, tags)``
 tuples for a first draft; ``write_atomic(nb, path)`` is the safe write used by ``execute``.
@@ -83,8 +84,23 @@ def execute(path, timeout=600):
         resources={"metadata": {"path": str(Path(path).parent)}},
     )
     client.execute()
-    nb.metadata.pop("widgets", None)  # widget state: random model ids, never read by the book
+    if not has_explorer_state(nb):  # e.g. a progress bar's state: nothing the book shows
+        nb.metadata.pop("widgets", None)
     write_atomic(nb, path)
+
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def has_explorer_state(nb) -> bool:
+    """Whether the notebook's saved widget state holds an explorer (an anywidget model).
+
+    The book is built from the saved notebooks (``execute_notebooks: "off"``: strict nbval has
+    already re-run them), and an explorer renders in the static page from this state, its ES
+    module included. Other widget state (tqdm's progress bar) is dropped when saving.
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    return any(m.get("model_module") == "anywidget" for m in state.values())
 
 
 def main(argv):

@@ -1,0 +1,109 @@
+"""Sharing a batch of images between the cores, for the fast path of :mod:`conv.functional`.
+
+numpy's BLAS already spreads one matrix product over several threads, but the rest of a
+convolution, copying windows into columns and folding gradients back with ``col2im``, runs on
+one core. The images of a batch are independent, so the fast path can instead give each core
+its own share of the images: every thread builds its columns, multiplies them and folds them
+back, start to finish, with BLAS held to one thread so that the cores are not asked twice. The
+threads really do run at the same time, because numpy's copies, additions and ``matmul``
+release Python's global interpreter lock while they work on large arrays.
+
+The number of threads is the number BLAS itself would use (:func:`blas_threads`: one thread
+with ``OPENBLAS_NUM_THREADS=1`` means one thread here too), and small problems stay on one
+thread: handing work to another thread and back costs some tens of microseconds, more than it
+saves below about :data:`PARALLEL_MIN_BYTES` of columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+__all__ = ["PARALLEL_MIN_BYTES", "blas_threads", "image_threads", "image_workers", "split_images"]
+
+#: Work (bytes of columns) below which the fast path stays on one thread. Measured on the
+#: 2-core machine of benchmarks/README.md: below about 1 MiB the hand-off costs more than the
+#: second core gives back (chapter 10's digits batches stay below it).
+PARALLEL_MIN_BYTES = 1 << 20
+
+_controller = None  # threadpoolctl's ThreadpoolController, made on first use (it scans libraries)
+_executor = None  # the worker threads, made on first use and kept for the process
+_executor_size = 0
+_cap = None  # at most this many threads share the images (image_threads); None: no cap
+
+
+def _blas():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def blas_threads() -> int:
+    """Threads numpy's BLAS uses now (``threadpoolctl``; honours ``OPENBLAS_NUM_THREADS``)."""
+    counts = [lib.num_threads for lib in _blas().select(user_api="blas").lib_controllers]
+    if counts:
+        return int(max(counts))
+    try:  # no BLAS library found: as many threads as this process may run on
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def image_workers(n: int, cols_bytes: int) -> int:
+    """How many threads should share ``n`` images whose columns take ``cols_bytes`` in all."""
+    if n < 2 or cols_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(n, blas_threads(), _cap or n))
+
+
+@contextlib.contextmanager
+def image_threads(count: int):
+    """Within the block, at most ``count`` threads share the images (``1``: one thread, with
+    BLAS threading its products as usual: the fast path as it was before it shared images).
+
+    ``with conv.parallel.image_threads(1): conv.conv2d_forward(...)``. Not thread-safe: it sets
+    a process-wide cap, restored on exit.
+    """
+    global _cap
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"image_threads needs a positive int, got {count!r}")
+    old, _cap = _cap, count
+    try:
+        yield
+    finally:
+        _cap = old
+
+
+def split_images(run, n: int, workers: int) -> None:
+    """Call ``run(start, stop)`` on ``workers`` contiguous shares of the images ``0 .. n-1``.
+
+    With one worker this is just ``run(0, n)``. Otherwise the calling thread does the first
+    share while the others run on worker threads, BLAS is held to one thread until all are
+    done, and an exception raised in any share is raised here after every share has stopped.
+    The shares must write to disjoint parts of the results (different images).
+    """
+    if workers <= 1:
+        run(0, n)
+        return
+    global _executor, _executor_size
+    if _executor_size < workers - 1:
+        if _executor is not None:
+            _executor.shutdown(wait=False)
+        _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="conv")
+        _executor_size = workers - 1
+    bounds = [n * i // workers for i in range(workers + 1)]
+    with _blas().limit(limits=1, user_api="blas"):
+        futures = [
+            _executor.submit(run, start, stop)
+            for start, stop in zip(bounds[1:-1], bounds[2:], strict=True)
+        ]
+        try:
+            run(bounds[0], bounds[1])
+        finally:
+            wait(futures)
+        for future in futures:
+            future.result()  # re-raises a worker's exception

@@ -1,0 +1,175 @@
+"""conv.parallel: the images shared between threads, and the fast path run that way against
+the loop reference (with the size threshold lowered so that even tiny cases are split)."""
+
+import contextlib
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from strategies import PROPERTY, conv_cases
+
+import conv
+from conv import parallel
+from conv.functional import backward_cols, forward_cols
+
+
+@contextlib.contextmanager
+def always_split(threshold=0):
+    """Every call of the fast path shares its images between the BLAS threads' count."""
+    old = parallel.PARALLEL_MIN_BYTES
+    parallel.PARALLEL_MIN_BYTES = threshold
+    try:
+        yield
+    finally:
+        parallel.PARALLEL_MIN_BYTES = old
+
+
+def test_blas_threads_is_a_positive_int():
+    threads = parallel.blas_threads()
+    assert isinstance(threads, int) and threads >= 1
+
+
+@pytest.mark.parametrize("n, workers", [(1, 1), (5, 1), (5, 2), (7, 3), (2, 2), (9, 4)])
+def test_split_images_covers_every_image_once_with_the_shares_at_the_same_time(n, workers):
+    seen = np.zeros(n, dtype=int)
+    calls, threads = [], set()
+    lock = threading.Lock()
+    # every share waits for all the others: this passes only if they really run concurrently
+    together = threading.Barrier(workers, timeout=30)
+
+    def run(start, stop):
+        with lock:
+            calls.append((start, stop))
+            threads.add(threading.get_ident())
+        together.wait()
+        seen[start:stop] += 1
+
+    parallel.split_images(run, n, workers)
+    assert seen.tolist() == [1] * n
+    assert len(calls) == len(threads) == workers  # one contiguous share per thread
+    assert min(calls)[0] == 0 and max(calls)[1] == n
+
+
+def test_blas_is_held_to_one_thread_inside_and_restored_after():
+    before = parallel.blas_threads()
+    inside = []
+    parallel.split_images(lambda a, b: inside.append(parallel.blas_threads()), 4, 2)
+    assert inside == [1, 1]
+    assert parallel.blas_threads() == before
+
+
+def test_a_worker_exception_is_raised_after_every_share_stopped():
+    finished = []
+
+    def run(start, stop):
+        if start > 0:
+            raise MemoryError(f"share {start}:{stop}")
+        finished.append(start)
+
+    before = parallel.blas_threads()
+    with pytest.raises(MemoryError, match="share 2:4"):
+        parallel.split_images(run, 4, 2)
+    assert finished == [0]
+    assert parallel.blas_threads() == before
+
+
+@pytest.mark.parametrize(
+    "n, cols_bytes, expected",
+    [(1, 10**9, 1), (64, 10, 1), (64, parallel.PARALLEL_MIN_BYTES - 1, 1)],
+)
+def test_small_work_stays_on_one_thread(n, cols_bytes, expected):
+    assert parallel.image_workers(n, cols_bytes) == expected
+
+
+def test_large_work_uses_the_blas_thread_count():
+    threads = parallel.blas_threads()
+    assert parallel.image_workers(64, 10**8) == min(64, threads)
+    assert parallel.image_workers(3, 10**8) == min(3, threads)
+
+
+def test_image_threads_caps_the_workers_and_restores():
+    with parallel.image_threads(1):
+        assert parallel.image_workers(64, 10**8) == 1
+        with parallel.image_threads(5):
+            assert parallel.image_workers(64, 10**8) == min(5, parallel.blas_threads())
+        assert parallel.image_workers(64, 10**8) == 1
+    assert parallel.image_workers(64, 10**8) == min(64, parallel.blas_threads())
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="positive int"), parallel.image_threads(bad):
+            pass
+
+
+# --- the fast path, split, against the loops ----------------------------------------------
+
+
+@PROPERTY
+@given(conv_cases())
+def test_split_forward_and_backward_match_loops(case):
+    g = case.g
+    with always_split():
+        out = conv.conv2d_forward(case.x, case.w, case.b, **g.conv_kwargs)
+        dx, dw, db = conv.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
+    np.testing.assert_allclose(
+        out, conv.naive.conv2d_forward(case.x, case.w, case.b, **g.conv_kwargs), atol=1e-10
+    )
+    for got, ref in zip(
+        (dx, dw, db), conv.naive.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
+    ):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_split_layer_path_equals_one_thread(dtype):
+    # forward_cols/backward_cols (the Conv2D layer's path) with kept columns, on a batch large
+    # enough to be split at the default threshold too
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((33, 8, 21, 21)).astype(dtype)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(dtype)
+    b = rng.standard_normal(16).astype(dtype)
+    dout = rng.standard_normal((33, 16, 11, 11)).astype(dtype)
+    args = (2, 1, 1)  # stride, padding, dilation
+    results = {}
+    for label, count in (("split", None), ("one thread", 1)):
+        with always_split(), parallel.image_threads(count or 64):
+            out, cols = forward_cols(x, w, b, *args, 11, 11)
+            results[label] = (out, *backward_cols(dout, cols, x.shape, w, *args))
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for got, ref in zip(results["split"], results["one thread"]):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    ref_out = conv.naive.conv2d_forward(x.astype(float), w, b, stride=2, padding=1)
+    np.testing.assert_allclose(results["split"][0], ref_out, rtol=tol, atol=tol)
+
+
+def test_layer_reuses_its_column_buffer_and_stays_correct():
+    rng = np.random.default_rng(5)
+    layer = conv.Conv2D(3, 4, 3, padding=1, rng=1)
+    x1, x2 = rng.standard_normal((2, 5, 3, 6, 6))
+    layer.forward(x1)
+    first = layer._cache[1]
+    out2 = layer.forward(x2)
+    second = layer._cache[1]
+    assert np.shares_memory(first, second)  # the second step wrote over the first's columns
+    dout = rng.standard_normal(out2.shape)
+    dx = layer.backward(dout)
+    rx, rw, rb = conv.naive.conv2d_backward(dout, x2, layer.w, stride=1, padding=1)
+    np.testing.assert_allclose(out2, conv.naive.conv2d_forward(x2, layer.w, layer.b, 1, 1))
+    for got, ref in ((dx, rx), (layer.grads["w"], rw), (layer.grads["b"], rb)):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+    layer.forward(x1[:3])  # another batch size: a new buffer
+    assert not np.shares_memory(layer._cache[1], second)
+
+
+def test_forward_cols_reuse_only_when_it_fits():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 5, 5))
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    _, cols = forward_cols(x, w, b, 1, 1, 1, 5, 5)
+    _, again = forward_cols(2 * x, w, b, 1, 1, 1, 5, 5, reuse=cols)
+    assert np.shares_memory(cols, again)
+    np.testing.assert_allclose(again, 2 * conv.functional.batch_cols(x, 3, 3, 1, 1, 1, 5, 5))
+    for wrong in (cols.astype(np.float32), np.zeros((2, 28, 24)), np.zeros((1, 28, 25))):
+        _, fresh = forward_cols(x, w, b, 1, 1, 1, 5, 5, reuse=wrong)
+        assert not np.shares_memory(fresh, wrong)
+        np.testing.assert_allclose(fresh, conv.functional.batch_cols(x, 3, 3, 1, 1, 1, 5, 5))
