@@ -686,48 +686,14 @@ def _dilated_case(label, x_shape, w_shape, S, P, rng):
 
 def _dilated_cases():
     rng = np.random.default_rng(7)
-    return [
-        _dilated_case(
-            "stride 1",
-            (1, 1, 5, 5),
-            (1, 1, 3, 3),
-            1,
-            0,
-            rng,
-        ),
-        _dilated_case(
-            "stride 2",
-            (1, 1, 5, 5),
-            (1, 1, 3, 3),
-            2,
-            0,
-            rng,
-        ),
-        _dilated_case(
-            "channels, padding",
-            (2, 2, 5, 5),
-            (2, 2, 3, 3),
-            2,
-            1,
-            rng,
-        ),
-        _dilated_case(
-            "K != C",
-            (2, 3, 7, 7),
-            (4, 3, 3, 3),
-            2,
-            1,
-            rng,
-        ),
-        _dilated_case(
-            "stride 3, H != W",
-            (1, 2, 7, 10),
-            (1, 2, 3, 3),
-            3,
-            1,
-            rng,
-        ),
+    table = [  # label, x_shape, w_shape, S, P
+        ("stride 1", (1, 1, 5, 5), (1, 1, 3, 3), 1, 0),
+        ("stride 2", (1, 1, 5, 5), (1, 1, 3, 3), 2, 0),
+        ("channels, padding", (2, 2, 5, 5), (2, 2, 3, 3), 2, 1),
+        ("K != C", (2, 3, 7, 7), (4, 3, 3, 3), 2, 1),
+        ("stride 3, H != W", (1, 2, 7, 10), (1, 2, 3, 3), 3, 1),
     ]
+    return [_dilated_case(*row, rng) for row in table]
 
 
 def _dilated_hint(case, p):
@@ -822,53 +788,14 @@ def _grouped_case(label, x_shape, w_shape, G, S, P, rng):
 
 def _grouped_cases():
     rng = np.random.default_rng(4)
-    return [
-        _grouped_case(
-            "one group",
-            (1, 3, 4, 4),
-            (2, 3, 3, 3),
-            1,
-            1,
-            1,
-            rng,
-        ),
-        _grouped_case(
-            "two groups",
-            (1, 4, 5, 5),
-            (6, 2, 3, 3),
-            2,
-            1,
-            1,
-            rng,
-        ),
-        _grouped_case(
-            "depthwise",
-            (2, 3, 5, 5),
-            (3, 1, 3, 3),
-            3,
-            1,
-            0,
-            rng,
-        ),
-        _grouped_case(
-            "stride 2",
-            (2, 4, 5, 5),
-            (4, 2, 3, 3),
-            2,
-            2,
-            1,
-            rng,
-        ),
-        _grouped_case(
-            "a 2x3 kernel",
-            (1, 6, 4, 5),
-            (3, 2, 2, 3),
-            3,
-            1,
-            0,
-            rng,
-        ),
+    table = [  # label, x_shape, w_shape, groups, S, P
+        ("one group", (1, 3, 4, 4), (2, 3, 3, 3), 1, 1, 1),
+        ("two groups", (1, 4, 5, 5), (6, 2, 3, 3), 2, 1, 1),
+        ("depthwise", (2, 3, 5, 5), (3, 1, 3, 3), 3, 1, 0),
+        ("stride 2", (2, 4, 5, 5), (4, 2, 3, 3), 2, 2, 1),
+        ("a 2x3 kernel", (1, 6, 4, 5), (3, 2, 2, 3), 3, 1, 0),
     ]
+    return [_grouped_case(*row, rng) for row in table]
 
 
 def _grouped_hint(case, p):
