@@ -10,8 +10,8 @@ release Python's global interpreter lock while they work on large arrays.
 
 The number of threads is the number BLAS itself would use (:func:`blas_threads`: one thread
 with ``OPENBLAS_NUM_THREADS=1`` means one thread here too), and small problems stay on one
-thread: handing work to another thread and back costs some tens of microseconds, more than it
-saves below about :data:`PARALLEL_MIN_BYTES` of columns.
+thread (below :data:`PARALLEL_MIN_BYTES` of columns), where handing work to another thread and
+back costs more than the second core gives back.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 __all__ = ["PARALLEL_MIN_BYTES", "blas_threads", "image_threads", "image_workers", "split_images"]
 
-#: Work (bytes of columns) below which the fast path stays on one thread. Measured on the
-#: 2-core machine of benchmarks/README.md: below about 1 MiB the hand-off costs more than the
-#: second core gives back (chapter 10's digits batches stay below it).
+#: Work (bytes of columns) below which the fast path stays on one thread. On the 2-core machine
+#: of benchmarks/README.md (a 16 -> 32 channel 3x3 layer on 8x8 maps, forward + backward) one
+#: thread was faster with 0.28 MiB of columns (0.83x) and slower from 0.56 MiB (1.24x, 1.43x at
+#: 1.1 MiB). 1 MiB stays on the safe side, and keeps chapter 10's training batches (at most
+#: 0.6 MiB of columns) on one thread, so the chapter's training is what it was.
 PARALLEL_MIN_BYTES = 1 << 20
 
 _controller = None  # threadpoolctl's ThreadpoolController, made on first use (it scans libraries)
