@@ -16,11 +16,14 @@ batched matmul ``W_row @ cols_b`` whose result ``(N, K, OH*OW)`` is already NCHW
 transpose is needed. The numbers are the same; only the memory layout differs.
 
 The images are also processed a *chunk* at a time (several images, about ``_CHUNK_BYTES`` =
-16 MiB of working memory): the chunk's columns are built, multiplied and, in the backward
-pass, folded back while they are still in the CPU cache, instead of writing the columns of
-the whole batch to main memory and reading them back. :func:`conv2d_forward` and
-:func:`conv2d_backward` never hold more than one chunk of columns; :func:`forward_cols` keeps
-the columns of the whole batch because :func:`backward_cols` (and the layer) need them again.
+2 MiB of working memory per thread in the forward pass, twice that in the backward pass): the
+chunk's columns are built, multiplied and, in the backward pass, folded back while they are
+still in the CPU cache, instead of writing the columns of the whole batch to main memory and
+reading them back. Large batches are shared between the cores (:mod:`conv.parallel`), each
+thread working through its own images chunk by chunk. :func:`conv2d_forward` and
+:func:`conv2d_backward` never hold more than one chunk of columns per thread;
+:func:`forward_cols` keeps the columns of the whole batch because :func:`backward_cols` (and the
+layer) need them again.
 
 The columns carry one extra row of ones, and ``W_row`` one extra column ``b``: the GEMM then
 adds the bias itself, with no separate pass over the output (and in :func:`conv2d_backward`
