@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 JB := $(VENV)/bin/jupyter-book
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test check unit notebooks-test browser-test lint format lab execute clean chromium bench vendor student
+.PHONY: setup book test check screenshots unit notebooks-test browser-test lint format lab execute clean chromium bench vendor student
 
 setup: $(STAMP)
 
@@ -57,6 +57,11 @@ browser-test: setup chromium book
 	$(PY) -m pytest -n 2 --dist loadfile -m browser tests
 
 test: lint unit notebooks-test browser-test
+
+# Full-page screenshots of every built page at desktop and phone widths, in _build/screenshots.
+screenshots: setup chromium
+	test -d _build/html || $(MAKE) book
+	SCREENSHOTS=1 $(PY) -m pytest -n 2 -m browser tests/test_book_browser.py -k page_offline
 
 # The quick loop while editing: everything but the book build and the browser.
 check: lint unit notebooks-test

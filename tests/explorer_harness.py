@@ -5,7 +5,7 @@ and a tiny stand-in for the widget model (``get``, ``set``, ``on``, ``save_chang
 fires ``change:NAME`` synchronously, as Backbone does in the real widget manager), seeded with
 the widget's synced state, and calls the module's ``render({ model, el })``.
 
-``sweep(page, name, combos)`` sets the named ``<input>`` elements of each combination (value,
+``Harness.sweep(combos)`` sets the named ``<input>`` elements of each combination (value,
 then an ``input`` event, exactly what a reader's move does) and returns the parsed
 ``data-state`` after each one. Tests compare those states with :mod:`conv`.
 
@@ -16,6 +16,28 @@ widget manager; ``tests/test_book_browser.py`` checks that each chapter page has
 from __future__ import annotations
 
 import json
+import os
+
+import numpy as np
+
+# The explorer sweeps are most of the browser tests' time (every combination redraws the
+# picture). In CI (``CI=true``) or with ``FULL_SWEEP=1`` each sweep runs every combination its
+# test lists; otherwise a seeded quarter of them, in their order, and the counts a test expects
+# (invalid combinations, clamped cells) shrink with it: ``needed // SHARE``.
+FULL_SWEEP = os.environ.get("CI") == "true" or os.environ.get("FULL_SWEEP") == "1"
+SHARE = 1 if FULL_SWEEP else 4
+
+
+def swept(combos, keep=0, seed=0):
+    """The combinations a sweep runs: all of them, or the first ``keep`` (hand-picked extremes)
+    and a seeded ``1/SHARE`` of the rest, in their order."""
+    combos = list(combos)
+    if SHARE == 1:
+        return combos
+    rest = combos[keep:]
+    picked = np.random.default_rng(seed).choice(len(rest), len(rest) // SHARE, replace=False)
+    return combos[:keep] + [rest[i] for i in np.sort(picked)]
+
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><style>{css}</style></head>

@@ -1,8 +1,8 @@
 """The built book in a real browser: every page, offline, as a reader would meet it.
 
 Needs ``_build/html`` (``make book``) and Debian's ``chromium`` (``make chromium``); run with
-``pytest -m browser``. Screenshots of every page at desktop and phone widths are written to
-``_build/screenshots`` for a human to look at.
+``pytest -m browser``. With ``SCREENSHOTS=1`` (``make screenshots``) full-page screenshots of
+every page at desktop and phone widths are written to ``_build/screenshots`` for a human.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
+# Full-page screenshots at desktop and phone widths, for a human to look at: about 3 s a page,
+# so only on request (make screenshots).
+SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1"
 SKIP_PAGES = {"genindex.html", "search.html", "index.html"}
 
 
@@ -127,8 +130,41 @@ def _wait_for_math(page):
     )
 
 
+def _step_animations(page, name):
+    """Every offline animation on the page steps forward, to the end and back to the start."""
+    anims = page.locator("div.animation")
+    assert anims.count() >= 1
+    for k in range(anims.count()):
+        anim = anims.nth(k)
+        anim.scroll_into_view_if_needed()
+        img = anim.locator("img")
+        slider = anim.locator("input.anim-slider")
+        first = img.get_attribute("src")
+        assert first and first.startswith("data:image/png")
+        n_frames = int(slider.get_attribute("max")) + 1
+        assert n_frames > 1
+        anim.locator('button[title="Next frame"]').click()
+        assert slider.input_value() == "1"
+        second = img.get_attribute("src")
+        assert second != first, f"animation {k} on {name}: next frame did not change the image"
+        anim.locator('button[title="Last frame"]').click()
+        assert slider.input_value() == str(n_frames - 1)
+        anim.locator('button[title="First frame"]').click()
+        assert img.get_attribute("src") == first
+        # Buttons show visible symbols, not empty icon boxes.
+        labels = anim.locator("button").all_inner_texts()
+        assert all(label.strip() for label in labels), labels
+
+
+ANIMATED = {p for p in PAGES if 'class="animation"' in (HTML / p).read_text(encoding="utf-8")}
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_offline_clean_and_complete(browser, server, name):
+    """One visit per page, as a reader makes it: nothing leaves 127.0.0.1, no console errors,
+    math typeset, every image loaded, no tracebacks; then its animations step, its explorers
+    (rendered from the embedded widget state, no kernel) give what :mod:`conv` computes for a
+    seeded sample of control settings, and the page does not scroll sideways on a phone."""
     v = Visit(browser, f"{server}/{name}")
     try:
         page = v.page
@@ -156,54 +192,33 @@ def test_page_offline_clean_and_complete(browser, server, name):
         if not explorers:
             assert page.locator(".jupyter-widgets, .widget-area").count() == 0
         assert "Error displaying widget" not in text
-        # Screenshots at desktop and phone widths for a human to look at.
-        SHOTS.mkdir(parents=True, exist_ok=True)
         stem = name.replace("/", "_").removesuffix(".html")
-        page.screenshot(path=str(SHOTS / f"{stem}-desktop.png"), full_page=True)
+        if SCREENSHOTS:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"{stem}-desktop.png"), full_page=True)
+        if name in ANIMATED:
+            _step_animations(page, name)
+        if explorers:
+            _sweep_explorers(page, explorers)
+        assert v.errors == [] and v.offsite == [], (v.errors, v.offsite)
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(200)
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        page.screenshot(path=str(SHOTS / f"{stem}-phone.png"), full_page=True)
+        if SCREENSHOTS:
+            page.screenshot(path=str(SHOTS / f"{stem}-phone.png"), full_page=True)
         assert overflow <= 2, f"{name} scrolls sideways by {overflow}px on a phone"
     finally:
         v.close()
 
 
-def _animation_pages():
-    return [p for p in PAGES if 'class="animation"' in (HTML / p).read_text(encoding="utf-8")]
-
-
-@pytest.mark.parametrize("name", _animation_pages())
-def test_every_animation_steps(browser, server, name):
-    v = Visit(browser, f"{server}/{name}")
-    try:
-        anims = v.page.locator("div.animation")
-        assert anims.count() >= 1
-        for k in range(anims.count()):
-            anim = anims.nth(k)
-            anim.scroll_into_view_if_needed()
-            img = anim.locator("img")
-            slider = anim.locator("input.anim-slider")
-            first = img.get_attribute("src")
-            assert first and first.startswith("data:image/png")
-            n_frames = int(slider.get_attribute("max")) + 1
-            assert n_frames > 1
-            anim.locator('button[title="Next frame"]').click()
-            assert slider.input_value() == "1"
-            second = img.get_attribute("src")
-            assert second != first, f"animation {k} on {name}: next frame did not change the image"
-            anim.locator('button[title="Last frame"]').click()
-            assert slider.input_value() == str(n_frames - 1)
-            anim.locator('button[title="First frame"]').click()
-            assert img.get_attribute("src") == first
-            # Buttons show visible symbols, not empty icon boxes.
-            labels = anim.locator("button").all_inner_texts()
-            assert all(label.strip() for label in labels), labels
-        assert v.errors == [] and v.offsite == []
-    finally:
-        v.close()
+def test_every_chapter_with_explorers_or_animations_is_visited():
+    """The visit above sweeps explorers and steps animations only where the page has them:
+    make sure the pages that should have them do."""
+    assert set(EXPLORERS) <= set(PAGES), sorted(set(EXPLORERS) - set(PAGES))
+    assert "book/01-sliding-windows.html" in ANIMATED
+    assert "book/01-sliding-windows.html" in EXPLORERS
 
 
 def test_search_finds_im2col(browser, server):
@@ -293,29 +308,18 @@ SWEEP = """([root, combos]) => combos.map((combo) => {
 })"""
 
 
-def _sweep_explorers(page, factories):
+def _sweep_explorers(page, factories, count=None):
+    """Each explorer on the page through its test module's ``BOOK_SAMPLE`` (the first ``count``
+    of it), checked by that module's ``check`` against :mod:`conv`."""
     roots = page.locator("[data-explorer]")
     assert roots.count() == len(factories)
     for k, factory in enumerate(factories):
         tests = _explorer_tests(factory)
         root = roots.nth(k)
         assert root.get_attribute("data-explorer") == tests.EXPLORER
-        states = root.evaluate(f"(root, combos) => ({SWEEP})([root, combos])", tests.BOOK_SAMPLE)
-        tests.check(states, tests.BOOK_SAMPLE)
-
-
-@pytest.mark.parametrize("name", sorted(EXPLORERS))
-def test_explorers_run_in_the_page_and_match_the_package(browser, server, name):
-    """Each chapter's explorers render from the embedded widget state (no kernel) and a seeded
-    sample of control settings gives exactly what :mod:`conv` computes."""
-    assert name in PAGES, f"{name} was not built"
-    v = Visit(browser, f"{server}/{name}")
-    try:
-        _wait_for_explorers(v.page, len(EXPLORERS[name]))
-        _sweep_explorers(v.page, EXPLORERS[name])
-        assert v.errors == [] and v.offsite == []
-    finally:
-        v.close()
+        combos = tests.BOOK_SAMPLE[:count]
+        states = root.evaluate(f"(root, combos) => ({SWEEP})([root, combos])", combos)
+        tests.check(states, combos)
 
 
 def test_explorers_work_from_a_file_url(browser):
@@ -339,7 +343,7 @@ def test_explorers_work_from_a_file_url(browser):
     try:
         page.goto((HTML / name).as_uri(), wait_until="load")
         _wait_for_explorers(page, len(EXPLORERS[name]))
-        _sweep_explorers(page, EXPLORERS[name])
+        _sweep_explorers(page, EXPLORERS[name], count=8)  # the page's own test sweeps all 40
         assert errors == [] and offsite == []
     finally:
         context.close()
