@@ -328,11 +328,21 @@ class Notebook:
     def state(self, index: int) -> dict:
         return json.loads(self.explorer(index).get_attribute("data-state"))
 
-    def python_params(self, index: int) -> dict:
-        """Run cell ``index`` (``print(json.dumps(ex.params | ...))``) and parse its output."""
-        out = self.run(index)
-        text = out.locator('[data-mime-type="application/vnd.jupyter.stdout"]').last.inner_text()
-        return json.loads(text.strip().splitlines()[-1])
+    def python_params(self, index: int, state: dict | None = None, tries: int = 10) -> dict:
+        """Run cell ``index`` (``print(json.dumps(ex.params | ...))``) and parse its output.
+
+        With ``state`` (the page's ``data-state``), run it again until Python's values of the
+        keys it shares with ``state`` are the page's, at most ``tries`` times: ipywidgets'
+        front end holds back a model's updates while one is still unanswered by the kernel, so
+        after several quick moves the last update can reach the kernel after the cell does.
+        """
+        for _ in range(tries):
+            out = self.run(index)
+            stdout = out.locator('[data-mime-type="application/vnd.jupyter.stdout"]')
+            params = json.loads(stdout.last.inner_text().strip().splitlines()[-1])
+            if state is None or all(params[k] == state[k] for k in params.keys() & state.keys()):
+                break
+        return params
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -432,7 +442,7 @@ def test_explorer_in_jupyterlab(book_explorers, cell):
         slider.press(key)
         moved = nb.state(index)
         assert moved[letter] != first[letter], f"{letter} did not move"
-        params = nb.python_params(index + 1)
+        params = nb.python_params(index + 1, moved)
         assert params[letter] == moved[letter], f"Python's ex.{letter} is {params[letter]}"
         assert {k: params[k] for k in ("OH", "OW", "valid")} == {
             k: moved[k] for k in ("OH", "OW", "valid")
@@ -447,7 +457,7 @@ def test_explorer_in_jupyterlab(book_explorers, cell):
         _expect(explorer.locator(".cx-message")).to_have_text(
             "Not a valid layer: " + state["message"]
         )
-        params = nb.python_params(index + 1)
+        params = nb.python_params(index + 1, state)
         assert params["valid"] is False and params["message"] == state["message"]
         nb.screenshot(f"{name}-invalid", index)
         nb.no_errors()
