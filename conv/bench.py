@@ -603,9 +603,9 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
 
     ``cols``: padding and im2col into the chunk's columns ``cols_b (m, C*KH*KW, OH*OW)``;
     ``gemm``: ``[W_row | b] @ [cols_b; 1]``, which adds the bias and lands in NCHW, so
-    there is no separate bias or reshape stage; ``db``: summing ``dout`` (only with
-    ``keep_cols``: when the columns are rebuilt they carry the row of ones and ``db`` comes
-    out of the ``dw`` product); ``dw``: ``dout_b @ cols_b^T`` summed over the chunk;
+    there is no separate bias or reshape stage; ``db``: about nothing, since the columns
+    (rebuilt, or kept with ``keep_cols``) carry the row of ones and ``db`` comes out of the
+    ``dw`` product; ``dw``: ``dout_b @ cols_b^T`` summed over the chunk;
     ``dcols``: ``W_row.T @ dout_b``; ``col2im``: folding ``dcols`` into ``dx``. Allocating
     the outputs counts in the first stage. ``total`` is the median time of the whole call;
     each stage is a median over ``repeats`` calls, so the stages add up to about the total

@@ -111,10 +111,12 @@ def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_n
     :func:`conv2d_forward` and :func:`forward_cols` call it after checking their arguments;
     :func:`conv.bench.stage_breakdown` calls it with a ``lap`` clock to time each stage.
 
-    Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns
-    ``cols_b (N, C*KH*KW, OH*OW)`` (else ``None``, and each thread reuses one chunk-sized
+    Returns ``out (N, K, OH, OW)`` and, if ``keep_cols``, the batch columns with their row of
+    ones, ``(N, C*KH*KW + 1, OH*OW)`` (else ``None``, and each thread reuses one chunk-sized
     buffer). ``b`` may be ``None``. The columns carry a row of ones, so the GEMM also adds the
-    bias, and the batched product lands in NCHW: nothing is left to do after it. Large batches
+    bias, and the batched product lands in NCHW: nothing is left to do after it. The kept
+    columns always have the row (the backward pass gets ``db`` from it), also without a bias,
+    when the GEMM reads only the first ``C*KH*KW`` rows. Large batches
     are shared between the cores (:func:`conv.parallel.split_images`): each thread builds,
     multiplies and stores its own images. ``lap(stage)`` is called after each stage of each
     chunk, in the thread that ran it, with ``"cols"`` and ``"gemm"``. ``reuse``: see
@@ -131,10 +133,11 @@ def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_n
     )
     out = np.empty((n, k, p), dtype=dtype)
     w_row = w.reshape(k, ckk)
-    ones_row = b is not None
-    if ones_row:
+    if b is not None:
         w_row = np.concatenate([w_row, b.reshape(k, 1)], axis=1)  # (K, C*KH*KW + 1)
-    kept = _cols_buffer(n, c, kh, kw, oh, ow, x.dtype, ones_row, reuse) if keep_cols else None
+    ones_row = keep_cols or b is not None
+    kept = _cols_buffer(n, c, kh, kw, oh, ow, x.dtype, True, reuse) if keep_cols else None
+    used = slice(None) if b is not None else slice(0, ckk)  # the rows the GEMM reads
 
     def run(first, last):  # the images first .. last - 1, one chunk at a time
         cols, windows = kept or _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row)
@@ -144,12 +147,11 @@ def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_n
             rows = slice(start, stop) if keep_cols else slice(0, stop - start)
             x_windows.copy(windows[rows], start, stop)
             lap("cols")
-            np.matmul(w_row, cols[rows], out=out[start:stop])  # bias included (the ones row)
+            np.matmul(w_row, cols[rows, used], out=out[start:stop])  # bias from the ones row
             lap("gemm")
 
     split_images(run, n, workers)
-    # the kept columns are a view without the row of ones (batch_cols's values and shape)
-    return out.reshape(n, k, oh, ow), (kept[0][:, :ckk] if keep_cols else None)
+    return out.reshape(n, k, oh, ow), (kept[0] if keep_cols else None)
 
 
 def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
@@ -158,18 +160,20 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     The engine behind :func:`conv2d_backward` and :func:`backward_cols` (and, with a ``lap``
     clock, :func:`conv.bench.stage_breakdown`); the arrays must already be checked.
 
-    Reads the batch columns ``cols = cols_b (N, C*KH*KW, OH*OW)`` when given, else rebuilds each
-    chunk's columns from ``x (N, C, H, W)``. Per chunk of ``m`` images::
+    Reads the batch columns ``cols = cols_b (N, C*KH*KW, OH*OW)`` when given (or, as
+    :func:`forward_cols` keeps them, ``(N, C*KH*KW + 1, OH*OW)`` with a last row of ones), else
+    rebuilds each chunk's columns from ``x (N, C, H, W)``. Per chunk of ``m`` images::
 
         db   += dout_c summed over images and positions                (K,)
         dw   += sum_n dout_c[n] @ cols_c[n].T     batched matmul        (K, C*KH*KW)
         dcols = W_row.T @ dout_c                   batched matmul        (m, C*KH*KW, OH*OW)
         dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
 
-    When rebuilding, the chunk's columns carry a row of ones, so the ``dw`` product also
-    returns ``db`` (its last column) and there is no separate sum. Large batches are shared
-    between the cores (:func:`conv.parallel.split_images`): each thread folds its own images
-    into ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at the end.
+    When the columns carry a row of ones (rebuilt, or kept by :func:`forward_cols`), the ``dw``
+    product also returns ``db`` (its last column) and there is no separate sum. Large batches
+    are shared between the cores (:func:`conv.parallel.split_images`): each thread folds its
+    own images into ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at
+    the end.
     ``lap(stage)`` is called after each stage, in the thread that ran it, with ``"cols"``
     (only when rebuilding), ``"db"``, ``"dw"``, ``"dcols"`` and ``"col2im"``.
     """
@@ -180,6 +184,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     source = x if cols is None else cols
     dtype = np.result_type(dout, w, source)
     rebuild = cols is None
+    ones_row = rebuild or cols.shape[1] == ckk + 1  # db comes out of the dw product
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
     workers = image_workers(n, n * ckk * p * dtype.itemsize)
     chunk = _images_per_chunk(
@@ -191,17 +196,17 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
     w_t = w.reshape(k, ckk).T
     dx = np.zeros((n, c, h, wid), dtype=dtype)
-    parts = []  # each thread's (dw, db); with rebuilt columns dw's last column is db
+    parts = []  # each thread's (dw, db); with a row of ones dw's last column is db
 
     def run(first, last):  # the images first .. last - 1, one chunk at a time
         db = np.zeros(k, dtype=dtype)
-        dw = np.zeros((k, ckk + rebuild), dtype=dtype)
-        dw_chunk = np.empty((chunk, k, ckk + rebuild), dtype=dtype)
+        dw = np.zeros((k, ckk + ones_row), dtype=dtype)
+        dw_chunk = np.empty((chunk, k, ckk + ones_row), dtype=dtype)
         dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
         if rebuild:
             cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
             x_windows = ChunkWindows(x, chunk, padding, kh, kw, stride, dilation, oh, ow)
-        else:
+        elif not ones_row:
             ones = np.ones(p, dtype=dtype)
         for start in range(first, last, chunk):
             stop = min(last, start + chunk)
@@ -213,7 +218,8 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
                 lap("cols")
             else:
                 cols_chunk = cols[start:stop]
-                db += np.matmul(dout_chunk, ones).sum(axis=0)  # faster than .sum(axis=(0, 2))
+                if not ones_row:
+                    db += np.matmul(dout_chunk, ones).sum(axis=0)  # faster than .sum((0, 2))
             lap("db")
             part = dw_chunk[:m]
             np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=part)  # (m, K, CKK [+1])
@@ -229,7 +235,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     split_images(run, n, workers)
     dw = parts[0][0] if len(parts) == 1 else sum(part[0] for part in parts)
     db = parts[0][1] if len(parts) == 1 else sum(part[1] for part in parts)
-    if rebuild:
+    if ones_row:
         dw, db = np.ascontiguousarray(dw[:, :ckk]), dw[:, ckk].copy()
     return dx, dw.reshape(w.shape), db
 
@@ -237,12 +243,13 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
 def forward_cols(x, w, b, stride, padding, dilation, oh, ow, reuse=None):
     """Forward pass on validated arrays; returns ``out (N, K, OH, OW)`` and the batch columns.
 
-    The columns ``cols_b (N, C*KH*KW, OH*OW)`` (equal to :func:`batch_cols`) are what
-    :func:`backward_cols` needs again. ``reuse``: the columns an earlier call returned, no
-    longer needed; when their shape and dtype fit, this call writes its columns over them
-    instead of allocating (``Conv2D`` does this from one training step to the next). A fresh
-    array of tens of MiB costs a page fault per 4 KiB page the first time it is written,
-    which on case A of the benchmark took longer than copying the windows.
+    The columns, ``(N, C*KH*KW + 1, OH*OW)``, are :func:`batch_cols` with a last row of ones:
+    what :func:`backward_cols` needs again (the row of ones gives it ``db`` from the ``dw``
+    product, with no separate pass over ``dout``). ``reuse``: the columns an earlier call
+    returned, no longer needed; when their shape and dtype fit, this call writes its columns
+    over them instead of allocating (``Conv2D`` does this from one training step to the next).
+    A fresh array of tens of MiB costs a page fault per 4 KiB page the first time it is
+    written, which on case A of the benchmark took longer than copying the windows.
     """
     return forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols=True, reuse=reuse)
 

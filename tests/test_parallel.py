@@ -10,7 +10,7 @@ from hypothesis import given
 from strategies import PROPERTY, conv_cases
 
 import conv
-from conv import parallel
+from conv import naive, parallel
 from conv.functional import backward_cols, forward_cols
 
 
@@ -165,11 +165,38 @@ def test_forward_cols_reuse_only_when_it_fits():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 3, 5, 5))
     w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    want = conv.functional.batch_cols(x, 3, 3, 1, 1, 1, 5, 5)  # (2, 27, 25), and a row of ones
     _, cols = forward_cols(x, w, b, 1, 1, 1, 5, 5)
+    assert cols.shape == (2, 28, 25)
+    np.testing.assert_array_equal(cols[:, :27], want)
+    np.testing.assert_array_equal(cols[:, 27], 1)
     _, again = forward_cols(2 * x, w, b, 1, 1, 1, 5, 5, reuse=cols)
     assert np.shares_memory(cols, again)
-    np.testing.assert_allclose(again, 2 * conv.functional.batch_cols(x, 3, 3, 1, 1, 1, 5, 5))
+    np.testing.assert_allclose(again[:, :27], 2 * want)
+    np.testing.assert_array_equal(again[:, 27], 1)
     for wrong in (cols.astype(np.float32), np.zeros((2, 28, 24)), np.zeros((1, 28, 25))):
         _, fresh = forward_cols(x, w, b, 1, 1, 1, 5, 5, reuse=wrong)
         assert not np.shares_memory(fresh, wrong)
-        np.testing.assert_allclose(fresh, conv.functional.batch_cols(x, 3, 3, 1, 1, 1, 5, 5))
+        np.testing.assert_allclose(fresh[:, :27], want)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("with_ones", [True, False])
+def test_backward_cols_with_and_without_the_row_of_ones(bias, with_ones):
+    """backward_cols takes the columns as forward_cols keeps them (a last row of ones, which
+    gives db from the dw product), or batch_cols's without it; both match the loops, with and
+    without a bias in the forward pass."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 2, 7, 6))
+    w = rng.standard_normal((4, 2, 3, 2))
+    b = rng.standard_normal(4) if bias else None
+    dout = rng.standard_normal((3, 4, 4, 4))  # S = 2, P = 1: (7 + 2 - 3)/2 + 1 = (6 + 2 - 2)/2 + 1
+    out, cols = forward_cols(x, w, b, 2, 1, 1, 4, 4)
+    np.testing.assert_allclose(out, naive.conv2d_forward(x, w, b, 2, 1), rtol=1e-12, atol=1e-12)
+    assert cols.shape == (3, 2 * 3 * 2 + 1, 16)
+    if not with_ones:
+        cols = np.ascontiguousarray(cols[:, :-1])
+    dx, dw, db = backward_cols(dout, cols, x.shape, w, 2, 1, 1)
+    want = naive.conv2d_backward(dout, x, w, 2, 1)
+    for got, ref in zip((dx, dw, db), want, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
