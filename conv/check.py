@@ -558,45 +558,14 @@ def _col2im_case(label, x_shape, KH, KW, S, P, rng):
 
 def _col2im_cases():
     rng = np.random.default_rng(6)
-    return [
-        _col2im_case(
-            "windows tile",
-            (1, 1, 4, 4),
-            2,
-            2,
-            2,
-            0,
-            rng,
-        ),
-        _col2im_case(
-            "windows overlap",
-            (1, 1, 5, 5),
-            3,
-            3,
-            1,
-            0,
-            rng,
-        ),
-        _col2im_case("padding", (1, 2, 4, 4), 3, 3, 1, 1, rng),
-        _col2im_case(
-            "two images, stride 2",
-            (2, 2, 5, 5),
-            3,
-            3,
-            2,
-            1,
-            rng,
-        ),
-        _col2im_case(
-            "H != W, KH != KW",
-            (2, 3, 4, 5),
-            2,
-            3,
-            1,
-            0,
-            rng,
-        ),
+    table = [  # label, x_shape, KH, KW, S, P
+        ("windows tile", (1, 1, 4, 4), 2, 2, 2, 0),
+        ("windows overlap", (1, 1, 5, 5), 3, 3, 1, 0),
+        ("padding", (1, 2, 4, 4), 3, 3, 1, 1),
+        ("two images, stride 2", (2, 2, 5, 5), 3, 3, 2, 1),
+        ("H != W, KH != KW", (2, 3, 4, 5), 2, 3, 1, 0),
     ]
+    return [_col2im_case(*row, rng) for row in table]
 
 
 _ADD_AT_HINT = (
