@@ -96,8 +96,8 @@ def main(argv=None):
         "--settle",
         type=float,
         default=0.2,
-        help="seconds to sleep (untimed) when switching between numpy and torch, so that the "
-        "other library's idle threads stop spinning (default 0.2; see README)",
+        help="seconds to wait (untimed, busily) when switching between numpy and torch, so "
+        "that the other library's idle threads stop spinning (default 0.2; see README)",
     )
     parser.add_argument(
         "--breakdown",

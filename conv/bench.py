@@ -73,6 +73,7 @@ __all__ = [
     "LayerCost",
     "dense_cost",
     "conv_cost",
+    "busy_wait",
     "interleaved_medians",
     "interleaved_times",
     "make_arrays",
@@ -99,6 +100,21 @@ BACKWARD_STAGES = ("cols", "db", "dw", "dcols", "col2im")
 # --- timing --------------------------------------------------------------------------------
 
 
+def busy_wait(seconds: float) -> None:
+    """Keep the calling thread busy for ``seconds`` (the pause between groups of candidates).
+
+    A process that sleeps lets the machine's cores go idle, and on the 2-core VM of
+    benchmarks/README.md two-thread work then ran slowly for the next tens of milliseconds:
+    after ``time.sleep(0.2)`` the fast path's forward pass of case A took 13.2 ms instead of
+    7.1 (7.5 after 0.2 s of busy waiting), its forward + backward 42.3 instead of 22.5, and
+    torch's float32 forward 11.8 instead of 3.0-4.0. Waiting busily lets the other runtime's
+    threads stop spinning without penalising whichever candidate comes next.
+    """
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def interleaved_times(
     candidates: Mapping[str, Callable[[], object]],
     repeats: int = 10,
@@ -119,7 +135,8 @@ def interleaved_times(
     OpenBLAS, ``"torch"`` for OpenMP). After a call, a runtime's worker threads keep spinning
     for a while (OpenBLAS: up to about 0.1 s) and slow down the next call of *another*
     runtime on a machine with few cores; when the group changes from one call to the next,
-    the loop first sleeps ``settle`` seconds (untimed) so that they fall asleep.
+    the loop first waits ``settle`` seconds (untimed) so that they fall asleep. It waits
+    busily (:func:`busy_wait`), not with ``time.sleep``: see there.
     """
     repeats = check_int("repeats", repeats, 1)
     warmup = check_int("warmup", warmup, 0)
@@ -140,7 +157,7 @@ def interleaved_times(
 
     def call(name):
         if settle and last[0] is not None and group[name] != group[last[0]]:
-            time.sleep(settle)
+            busy_wait(settle)
         last[0] = name
         fn = candidates[name]
         start = time.perf_counter()
@@ -452,7 +469,7 @@ def run_case(
 ):
     """Time :func:`candidates` for one case, interleaved; return medians, ratios and GFLOP/s.
 
-    The torch candidates form their own group, so with torch the loop sleeps ``settle``
+    The torch candidates form their own group, so with torch the loop waits ``settle``
     seconds when it switches between numpy and torch (see :func:`interleaved_times`).
     Returns ``{"case": case._asdict(), "dtype": name, "flops": int, "median_s": {...},
     "ratios": {...}, "gflops": {...}}`` (seconds; see :func:`summarize`).

@@ -196,7 +196,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
     w_t = w.reshape(k, ckk).T
     dx = np.zeros((n, c, h, wid), dtype=dtype)
-    parts = []  # each thread's (dw, db); with a row of ones dw's last column is db
+    parts = []  # each thread's (first image, dw, db); with a row of ones dw's last column is db
 
     def run(first, last):  # the images first .. last - 1, one chunk at a time
         db = np.zeros(k, dtype=dtype)
@@ -230,11 +230,12 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
             lap("dcols")
             fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
             lap("col2im")
-        parts.append((dw, db))  # list.append is atomic: safe from several threads
+        parts.append((first, dw, db))  # list.append is atomic: safe from several threads
 
     split_images(run, n, workers)
-    dw = parts[0][0] if len(parts) == 1 else sum(part[0] for part in parts)
-    db = parts[0][1] if len(parts) == 1 else sum(part[1] for part in parts)
+    parts.sort(key=lambda part: part[0])  # in image order, whichever thread finished first
+    dw = parts[0][1] if len(parts) == 1 else sum(part[1] for part in parts)
+    db = parts[0][2] if len(parts) == 1 else sum(part[2] for part in parts)
     if ones_row:
         dw, db = np.ascontiguousarray(dw[:, :ckk]), dw[:, ckk].copy()
     return dx, dw.reshape(w.shape), db

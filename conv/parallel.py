@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
 
 __all__ = ["PARALLEL_MIN_BYTES", "blas_threads", "image_threads", "image_workers", "split_images"]
 
@@ -33,6 +36,7 @@ _controller = None  # threadpoolctl's ThreadpoolController, made on first use (i
 _executor = None  # the worker threads, made on first use and kept for the process
 _executor_size = 0
 _cap = None  # at most this many threads share the images (image_threads); None: no cap
+_primed = set()  # the thread counts for which _prime_blas has run (see there)
 
 
 def _blas():
@@ -80,15 +84,53 @@ def image_threads(count: int):
         _cap = old
 
 
+# OpenBLAS (0.3.31, as numpy 2.4 ships it) packs the operands of every matrix product into a
+# 32 MiB work buffer, one per thread that calls it at the same time, and the operating system
+# hands out the buffer's pages only when they are first written. Until a product large enough
+# to write the buffer's first few MiB has run, the small products of the fast path run 1.8-3x
+# slower: on the machine of benchmarks/README.md, (64, 577) @ (577, 256) in float32 ran at
+# 11 GFLOP/s instead of 36 on one core, and (32, 28) @ (28, 1024) in float64 at 6.6 instead of
+# 12. Writing the whole buffer when it is made (an LD_PRELOAD shim adding MAP_POPULATE to its
+# mmap) removed the difference; writing only its first MiB fixed float32, and float64 needed
+# the first 4 MiB. One (16, 512) @ (512, 1024) product in float64 writes enough for both, so
+# a fresh process's forward passes of case B in float32 took 12-18 ms instead of 28-32. Its
+# operands are zeros from np.zeros, whose pages the operating system maps only when written:
+# the product costs the process only the buffer pages it writes.
+# (Presumably the kernels' prefetches reach into pages no product has written yet.) Small
+# batches, on one thread with BLAS's own threads, gain too: a backward pass of 4 images,
+# 8 -> 16 channels, 16x16, took 1.0-1.2 ms instead of 1.7 in float64 (0.73 instead of 1.17
+# in float32).
+_PRIME_SHAPES = ((16, 512), (512, 1024))
+
+
+def _prime_blas(together=None):
+    """One product that writes this thread's OpenBLAS work buffer (see the comment above).
+
+    ``together``: a barrier that the threads priming at once wait at first, so that their
+    products run at the same time and each writes its own buffer (OpenBLAS gives a buffer to
+    each product running at that moment, not to each thread).
+    """
+    left, right = (np.zeros(shape) for shape in _PRIME_SHAPES)
+    if together is not None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=10)
+    np.matmul(left, right)
+
+
 def split_images(run, n: int, workers: int) -> None:
     """Call ``run(start, stop)`` on ``workers`` contiguous shares of the images ``0 .. n-1``.
 
     With one worker this is just ``run(0, n)``. Otherwise the calling thread does the first
     share while the others run on worker threads, BLAS is held to one thread until all are
     done, and an exception raised in any share is raised here after every share has stopped.
-    The shares must write to disjoint parts of the results (different images).
+    The shares must write to disjoint parts of the results (different images). The first time
+    a given number of threads is used, each of them first runs one product that writes its
+    OpenBLAS work buffer (``_prime_blas``, see the comment above it).
     """
     if workers <= 1:
+        if 1 not in _primed:
+            _prime_blas()  # with BLAS's own threads, like the products that follow
+            _primed.add(1)
         run(0, n)
         return
     global _executor, _executor_size
@@ -99,6 +141,14 @@ def split_images(run, n: int, workers: int) -> None:
         _executor_size = workers - 1
     bounds = [n * i // workers for i in range(workers + 1)]
     with _blas().limit(limits=1, user_api="blas"):
+        if workers not in _primed:
+            together = threading.Barrier(workers)
+            primes = [_executor.submit(_prime_blas, together) for _ in range(workers - 1)]
+            try:
+                _prime_blas(together)
+            finally:
+                wait(primes)
+            _primed.add(workers)
         futures = [
             _executor.submit(run, start, stop)
             for start, stop in zip(bounds[1:-1], bounds[2:], strict=True)

@@ -5,6 +5,7 @@ machine and its load.
 """
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -42,11 +43,20 @@ def test_interleaved_times_calls_every_candidate_round_robin():
     assert timed[0] != timed[3]  # the starting candidate rotates
 
 
+def test_busy_wait_waits_at_least_that_long_without_sleeping(monkeypatch):
+    import conv.bench
+
+    monkeypatch.setattr(conv.bench.time, "sleep", lambda s: pytest.fail("busy_wait slept"))
+    start = time.perf_counter()
+    conv.bench.busy_wait(0.02)
+    assert time.perf_counter() - start >= 0.02
+
+
 def test_interleaved_times_settles_only_between_groups(monkeypatch):
     import conv.bench
 
     sleeps, calls = [], []
-    monkeypatch.setattr(conv.bench.time, "sleep", sleeps.append)
+    monkeypatch.setattr(conv.bench, "busy_wait", sleeps.append)
     candidates_ = {name: (lambda name=name: calls.append(name)) for name in ("np1", "np2", "t")}
     groups = {"np1": "numpy", "np2": "numpy", "t": "torch"}
     interleaved_times(candidates_, repeats=3, warmup=1, groups=groups, settle=0.25)

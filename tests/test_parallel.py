@@ -74,6 +74,29 @@ def test_a_worker_exception_is_raised_after_every_share_stopped():
     assert parallel.blas_threads() == before
 
 
+def test_each_thread_primes_its_blas_buffer_once_per_thread_count(monkeypatch):
+    primed = []  # (thread, barrier parties or None) for each call of _prime_blas
+    lock = threading.Lock()
+
+    def record(together=None):
+        with lock:
+            primed.append((threading.get_ident(), together and together.parties))
+        if together is not None:
+            together.wait(timeout=30)  # passes only if every thread primes at the same time
+
+    monkeypatch.setattr(parallel, "_prime_blas", record)
+    monkeypatch.setattr(parallel, "_primed", set())
+    ran = []
+    for _ in range(2):
+        parallel.split_images(lambda a, b: ran.append((a, b)), 4, 2)
+    assert len(primed) == 2 and len({thread for thread, _ in primed}) == 2
+    assert {parties for _, parties in primed} == {2}
+    parallel.split_images(lambda a, b: ran.append((a, b)), 4, 1)
+    parallel.split_images(lambda a, b: ran.append((a, b)), 4, 1)
+    assert primed[2:] == [(threading.get_ident(), None)]  # one thread: once, in the caller
+    assert sorted(ran) == [(0, 2), (0, 2), (0, 4), (0, 4), (2, 4), (2, 4)]
+
+
 @pytest.mark.parametrize(
     "n, cols_bytes, expected",
     [(1, 10**9, 1), (64, 10, 1), (64, parallel.PARALLEL_MIN_BYTES - 1, 1)],
