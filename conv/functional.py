@@ -27,8 +27,9 @@ layer) need them again.
 
 The columns carry one extra row of ones, and ``W_row`` one extra column ``b``: the GEMM then
 adds the bias itself, with no separate pass over the output (and in :func:`conv2d_backward`
-the ``dw`` product returns ``db`` as its last column). :mod:`conv.bench` times the stages
-one by one.
+the ``dw`` product returns ``db`` as its last column). For stride 1 the backward pass usually
+gets ``dx`` as a forward pass over ``dout`` with the flipped kernel, which needs no fold
+(:func:`dx_by_flipped_conv` says when). :mod:`conv.bench` times the stages one by one.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "backward_cols",
     "forward_chunks",
     "backward_chunks",
+    "dx_by_flipped_conv",
 ]
 
 
@@ -103,6 +105,25 @@ def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row, reuse=None):
     if ones_row:
         buf[:, ckk] = 1
     return buf, buf[:, :ckk].reshape((count, c, kh, kw, oh, ow), copy=False)
+
+
+def dx_by_flipped_conv(c, k, kernel_h, kernel_w, stride, padding, dilation) -> bool:
+    """Whether the fast backward pass gets ``dx`` as a convolution of ``dout`` (no ``col2im``).
+
+    With stride 1, ``dx`` is ``dout`` convolved with the flipped kernel (chapter 6:
+    :func:`conv.transposed.flip_kernel`, padding ``D*(KH-1) - P``): the forward machinery, the
+    windows of ``dout`` copied into columns and one product, instead of ``W_row.T @ dout`` and
+    a fold. It needs a square kernel and ``P <= D*(KH-1)``. The columns of ``dout`` have ``K``
+    channels where the fold adds ``C``, so it pays when ``K`` is at most about twice ``C``. On
+    the machine of benchmarks/README.md, the ``dx`` part of the backward pass (32 images of
+    16x16, 3x3, padding 1) took, fold against flipped convolution, in float32: C=K=64 12.8 ms
+    against 11.0; C=64, K=32 9.1 against 6.1; C=32, K=64 7.0 against 6.9; 16 -> 16 channels of
+    32x32 with 5x5 kernels 13.3 against 6.0; but 3 -> 32 channels (case A) 4.3 against 12.5.
+    float64 gained as much or more (C=K=64: 28.8 ms against 21.2).
+    """
+    return (
+        stride == 1 and kernel_h == kernel_w and padding <= dilation * (kernel_h - 1) and k <= 2 * c
+    )
 
 
 def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap, reuse=None):
@@ -169,13 +190,22 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         dcols = W_row.T @ dout_c                   batched matmul        (m, C*KH*KW, OH*OW)
         dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
 
+    When :func:`dx_by_flipped_conv` says so (stride 1, ``K`` at most about ``2C``), the last two
+    lines are instead the flipped-kernel convolution of chapter 6, a forward pass over ``dout``::
+
+        dout_cols = im2col(dout_c), padding D*(KH-1) - P               (m, K*KH*KW, H*W)
+        dx_c      = W_flip_row @ dout_cols         batched matmul        (m, C, H*W)
+
+    with ``W_flip_row`` the flipped kernel ``(C, K, KH, KW)`` as a ``(C, K*KH*KW)`` matrix.
+
     When the columns carry a row of ones (rebuilt, or kept by :func:`forward_cols`), the ``dw``
     product also returns ``db`` (its last column) and there is no separate sum. Large batches
-    are shared between the cores (:func:`conv.parallel.split_images`): each thread folds its
-    own images into ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at
-    the end.
+    are shared between the cores (:func:`conv.parallel.split_images`): each thread writes its
+    own images of ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at
+    the end, in image order.
     ``lap(stage)`` is called after each stage, in the thread that ran it, with ``"cols"``
-    (only when rebuilding), ``"db"``, ``"dw"``, ``"dcols"`` and ``"col2im"``.
+    (only when rebuilding), ``"db"``, ``"dw"``, and then ``"dcols"`` and ``"col2im"``, or with
+    the flipped convolution ``"dout cols"`` and ``"dx gemm"``.
     """
     n, c, h, wid = x_shape
     k, _, kh, kw = w.shape
@@ -186,23 +216,41 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     rebuild = cols is None
     ones_row = rebuild or cols.shape[1] == ckk + 1  # db comes out of the dw product
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
+    flipped = dx_by_flipped_conv(c, k, kh, kw, stride, padding, dilation)
+    if flipped:  # dx from the columns of dout: (K*KH*KW, H*W) per image, and dout padded
+        dpad = dilation * (kh - 1) - padding
+        dx_work = k * kh * kw * h * wid + (k * (oh + 2 * dpad) * (ow + 2 * dpad) if dpad else 0)
+    else:  # dx from dcols (C*KH*KW, OH*OW) per image, folded
+        dx_work = ckk * p
     workers = image_workers(n, n * ckk * p * dtype.itemsize)
     chunk = _images_per_chunk(
         -(-n // workers),
-        (ckk * p * (1 + rebuild) + k * (p + ckk) + c * h * wid) * dtype.itemsize
+        (ckk * p * rebuild + dx_work + k * (p + ckk) + c * h * wid) * dtype.itemsize
         + padded_size * source.dtype.itemsize,
         scale=2,
     )
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
     w_t = w.reshape(k, ckk).T
-    dx = np.zeros((n, c, h, wid), dtype=dtype)
+    if flipped:
+        from .transposed import flip_kernel  # conv.transposed builds on this module
+
+        w_flip = flip_kernel(w).astype(dtype, copy=False).reshape(c, k * kh * kw)
+        dout_dx = dout.astype(dtype, copy=False)
+        dx = np.empty((n, c, h, wid), dtype=dtype)  # every entry is written once
+    else:
+        dx = np.zeros((n, c, h, wid), dtype=dtype)  # the fold adds into it
     parts = []  # each thread's (first image, dw, db); with a row of ones dw's last column is db
 
     def run(first, last):  # the images first .. last - 1, one chunk at a time
         db = np.zeros(k, dtype=dtype)
         dw = np.zeros((k, ckk + ones_row), dtype=dtype)
         dw_chunk = np.empty((chunk, k, ckk + ones_row), dtype=dtype)
-        dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
+        if flipped:
+            dout_cols = np.empty((chunk, k * kh * kw, h * wid), dtype=dtype)
+            dout_windows = ChunkWindows(dout_dx, chunk, dpad, kh, kw, 1, dilation, h, wid)
+            dout_cols_win = dout_cols.reshape(chunk, k, kh, kw, h, wid)
+        else:
+            dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
         if rebuild:
             cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
             x_windows = ChunkWindows(x, chunk, padding, kh, kw, stride, dilation, oh, ow)
@@ -225,6 +273,12 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
             np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=part)  # (m, K, CKK [+1])
             dw += part[0] if m == 1 else part.sum(axis=0)
             lap("dw")
+            if flipped:
+                dout_windows.copy(dout_cols_win[:m], start, stop)
+                lap("dout cols")
+                np.matmul(w_flip, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
+                lap("dx gemm")
+                continue
             dcols_chunk = dcols[:m]
             np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
             lap("dcols")
@@ -307,9 +361,12 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False, gr
         dx = col2im(W_row.T @ dout_flat)              col2im of (C*KH*KW, OH*OW*N)
 
     computed batch-major and a chunk of images at a time (see the module docstring), with the
-    columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With ``floor=True`` the
-    rows and columns that no window reads get zero gradient. ``groups`` as in
-    :func:`conv2d_forward`: each group's gradients come from its own GEMMs.
+    columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With stride 1 and at most
+    about twice as many filters as channels, ``dx`` is computed instead as the convolution of
+    ``dout`` with the flipped kernel (chapter 6; :func:`dx_by_flipped_conv`): the same numbers,
+    without the fold. With ``floor=True`` the rows and columns that no window reads get zero
+    gradient. ``groups`` as in :func:`conv2d_forward`: each group's gradients come from its
+    own GEMMs.
     """
     x, w, _, stride, padding, dilation, (oh, ow) = check_conv_args(
         x, w, None, stride, padding, dilation, floor, groups

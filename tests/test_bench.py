@@ -14,6 +14,7 @@ import conv
 from conv import bench
 from conv.bench import (
     BACKWARD_STAGES,
+    FLIPPED_BACKWARD_STAGES,
     FORWARD_STAGES,
     ConvCase,
     candidates,
@@ -28,6 +29,8 @@ from conv.bench import (
 
 TINY = ConvCase("tiny", n=3, c=2, h=6, w=5, k=4, kh=3, kw=2, stride=1, padding=1)
 TINY_S2 = ConvCase("tiny_s2", n=2, c=3, h=7, w=7, k=2, kh=3, kw=3, stride=2, padding=2, dilation=2)
+# stride 1, square kernel, K <= 2C: the backward pass gets dx as the flipped-kernel convolution
+TINY_FLIP = ConvCase("tiny_flip", n=3, c=2, h=6, w=5, k=3, kh=3, kw=3, stride=1, padding=1)
 
 
 def test_interleaved_times_calls_every_candidate_round_robin():
@@ -156,13 +159,16 @@ def test_summarize_ratios_and_gflops():
 
 
 @pytest.mark.parametrize("keep_cols", [False, True])
-@pytest.mark.parametrize("case", [TINY, TINY_S2])
-def test_stage_breakdown_structure(case, keep_cols):
+@pytest.mark.parametrize(
+    "case, backward_stages",
+    [(TINY, BACKWARD_STAGES), (TINY_S2, BACKWARD_STAGES), (TINY_FLIP, FLIPPED_BACKWARD_STAGES)],
+)
+def test_stage_breakdown_structure(case, backward_stages, keep_cols):
     x, w, b, dout = make_arrays(case, np.float64)
     result = stage_breakdown(x, w, b, dout, **case.conv_kwargs, repeats=3, keep_cols=keep_cols)
     assert set(result) == {"forward", "backward"}
     assert set(result["forward"]) == {*FORWARD_STAGES, "total"}
-    assert set(result["backward"]) == {*BACKWARD_STAGES, "total"}
+    assert set(result["backward"]) == {*backward_stages, "total"}
     for stages in result.values():
         assert all(isinstance(v, float) and v >= 0 for v in stages.values())
         assert stages["total"] > 0

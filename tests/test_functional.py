@@ -9,7 +9,13 @@ from hypothesis import given
 from strategies import PROPERTY, conv_cases, draw_array
 
 import conv
-from conv.functional import batch_cols
+from conv.functional import (
+    backward_chunks,
+    backward_cols,
+    batch_cols,
+    dx_by_flipped_conv,
+    forward_cols,
+)
 
 # --- hand-worked cases ---------------------------------------------------------------------
 
@@ -140,6 +146,69 @@ def test_backward_matches_loops(case):
     np.testing.assert_allclose(dx, rx, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(dw, rw, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(db, rb, rtol=1e-10, atol=1e-10)
+
+
+# The backward pass gets dx one of two ways (dx_by_flipped_conv): stride 1 with K <= 2C uses
+# the flipped-kernel convolution of dout, anything else W_row.T @ dout and the fold. Each
+# case below is pinned to one path, and both are checked against the loops.
+DX_PATH_CASES = [
+    # (x shape, w shape, stride, padding, dilation, flipped?)
+    ((3, 4, 7, 6), (4, 4, 3, 3), 1, 1, 1, True),  # K = C, "same" padding
+    ((2, 3, 6, 6), (6, 3, 3, 3), 1, 0, 1, True),  # K = 2C, no padding
+    ((2, 2, 9, 8), (3, 2, 3, 3), 1, 2, 1, True),  # P = KH - 1: dout needs no padding
+    ((2, 3, 9, 9), (2, 3, 3, 3), 1, 3, 2, True),  # dilation 2, P <= D*(KH-1) = 4
+    ((2, 2, 8, 8), (2, 2, 1, 1), 1, 0, 1, True),  # 1x1 kernel
+    ((2, 2, 7, 7), (5, 2, 3, 3), 1, 1, 1, False),  # K > 2C: the fold
+    ((2, 3, 7, 7), (3, 3, 3, 3), 2, 1, 1, False),  # stride 2
+    ((2, 3, 7, 6), (3, 3, 3, 2), 1, 1, 1, False),  # non-square kernel
+    ((2, 2, 6, 6), (2, 2, 3, 3), 1, 3, 1, False),  # P > KH - 1
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, flipped", DX_PATH_CASES)
+def test_both_dx_paths_match_loops(x_shape, w_shape, stride, padding, dilation, flipped, dtype):
+    k, c, kh, kw = w_shape
+    assert dx_by_flipped_conv(c, k, kh, kw, stride, padding, dilation) is flipped
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+    out = conv.conv2d_forward(x, w, b, **kwargs)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    stages = set()  # the stages the engine ran: which way it really took
+    backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x, lap=stages.add)
+    assert stages == {
+        "cols",
+        "db",
+        "dw",
+        *(("dout cols", "dx gemm") if flipped else ("dcols", "col2im")),
+    }
+    refs = conv.naive.conv2d_backward(
+        dout.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kwargs
+    )
+    _, cols = forward_cols(x, w, b, stride, padding, dilation, *out.shape[2:])
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for grads in (
+        conv.conv2d_backward(dout, x, w, **kwargs),  # columns rebuilt from x
+        backward_cols(dout, cols, x.shape, w, stride, padding, dilation),  # the layer's path
+    ):
+        for got, ref in zip(grads, refs, strict=True):
+            assert got.dtype == dtype and got.shape == ref.shape
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_flipped_dx_path_handles_a_non_contiguous_dout_and_grouped_channels():
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 4, 6, 6))
+    w = rng.standard_normal((4, 2, 3, 3))  # groups=2: each group 2 -> 2 channels, flipped
+    dout = rng.standard_normal((2, 6, 6, 4)).transpose(0, 3, 1, 2)  # (2, 4, 6, 6), a view
+    assert not dout.flags.c_contiguous
+    got = conv.conv2d_backward(dout, x, w, stride=1, padding=1, groups=2)
+    ref = conv.naive.conv2d_backward(dout, x, w, stride=1, padding=1, groups=2)
+    for a, e in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
 
 
 @PROPERTY

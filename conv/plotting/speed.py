@@ -36,6 +36,8 @@ STAGE_COLOURS = {
     "dw": style.OUTPUT,
     "dcols": "#9e86c8",
     "col2im": style.ACCENT,
+    "dout cols": style.ACCENT,
+    "dx gemm": "#9e86c8",
 }
 
 
@@ -115,7 +117,7 @@ def plot_stage_breakdown(breakdown, ax=None, title=None):
                     ha="center",
                     va="center",
                     fontsize=8,
-                    color="white" if stage in ("gemm", "dw", "col2im") else style.TEXT,
+                    color="white" if stage in ("gemm", "dw", "col2im", "dout cols") else style.TEXT,
                 )
             left += ms
     ax.set_yticks(range(len(passes)), passes)
