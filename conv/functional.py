@@ -118,7 +118,8 @@ def dx_by_flipped_conv(c, k, kernel_h, kernel_w, stride, padding, dilation) -> b
     the machine of benchmarks/README.md, the ``dx`` part of the backward pass (32 images of
     16x16, 3x3, padding 1) took, fold against flipped convolution, in float32: C=K=64 12.8 ms
     against 11.0; C=64, K=32 9.1 against 6.1; C=32, K=64 7.0 against 6.9; 16 -> 16 channels of
-    32x32 with 5x5 kernels 13.3 against 6.0; but 3 -> 32 channels (case A) 4.3 against 12.5.
+    32x32 with 5x5 kernels (16 images, padding 2) 13.3 against 6.0; but 3 -> 32 channels
+    (case A: 64 images of 32x32) 4.3 against 12.5.
     float64 gained as much or more (C=K=64: 28.8 ms against 21.2).
     """
     return (
@@ -230,7 +231,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         scale=2,
     )
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
-    w_t = w.reshape(k, ckk).T
+    w_t = w.reshape(k, ckk).T  # the fold's W_row.T
     if flipped:
         from .transposed import flip_kernel  # conv.transposed builds on this module
 
@@ -273,17 +274,17 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
             np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=part)  # (m, K, CKK [+1])
             dw += part[0] if m == 1 else part.sum(axis=0)
             lap("dw")
-            if flipped:
+            if flipped:  # dx_c = W_flip_row @ im2col(dout_c)
                 dout_windows.copy(dout_cols_win[:m], start, stop)
                 lap("dout cols")
                 np.matmul(w_flip, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
                 lap("dx gemm")
-                continue
-            dcols_chunk = dcols[:m]
-            np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
-            lap("dcols")
-            fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
-            lap("col2im")
+            else:  # dx_c = col2im(W_row.T @ dout_c)
+                dcols_chunk = dcols[:m]
+                np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
+                lap("dcols")
+                fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
+                lap("col2im")
         parts.append((first, dw, db))  # list.append is atomic: safe from several threads
 
     split_images(run, n, workers)

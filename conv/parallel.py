@@ -85,21 +85,19 @@ def image_threads(count: int):
 
 
 # OpenBLAS (0.3.31, as numpy 2.4 ships it) packs the operands of every matrix product into a
-# 32 MiB work buffer, one per thread that calls it at the same time, and the operating system
+# 32 MiB work buffer, one for each product running at that moment, and the operating system
 # hands out the buffer's pages only when they are first written. Until a product large enough
 # to write the buffer's first few MiB has run, the small products of the fast path run 1.8-3x
 # slower: on the machine of benchmarks/README.md, (64, 577) @ (577, 256) in float32 ran at
 # 11 GFLOP/s instead of 36 on one core, and (32, 28) @ (28, 1024) in float64 at 6.6 instead of
-# 12. Writing the whole buffer when it is made (an LD_PRELOAD shim adding MAP_POPULATE to its
+# 12 (presumably the kernels' prefetches reach into pages no product has written yet).
+# Writing the whole buffer when it is made (an LD_PRELOAD shim adding MAP_POPULATE to its
 # mmap) removed the difference; writing only its first MiB fixed float32, and float64 needed
-# the first 4 MiB. One (16, 512) @ (512, 1024) product in float64 writes enough for both, so
-# a fresh process's forward passes of case B in float32 took 12-18 ms instead of 28-32. Its
-# operands are zeros from np.zeros, whose pages the operating system maps only when written:
-# the product costs the process only the buffer pages it writes.
-# (Presumably the kernels' prefetches reach into pages no product has written yet.) Small
-# batches, on one thread with BLAS's own threads, gain too: a backward pass of 4 images,
-# 8 -> 16 channels, 16x16, took 1.0-1.2 ms instead of 1.7 in float64 (0.73 instead of 1.17
-# in float32).
+# the first 4 MiB. One (16, 512) @ (512, 1024) product in float64 writes enough for both: in a
+# fresh process, forward passes of case B in float32 then took 11.3-13.0 ms instead of 30.6,
+# and a backward pass of 4 images, 8 -> 16 channels, 16x16 (one thread, BLAS's own threads)
+# 1.0-1.25 ms instead of 1.7 in float64. The product's operands come from np.zeros, whose
+# pages the operating system maps only when written, so it costs only the buffer pages.
 _PRIME_SHAPES = ((16, 512), (512, 1024))
 
 
