@@ -49,7 +49,7 @@ from .functional import (
     backward_cols,
     conv2d_backward,
     conv2d_forward,
-    dx_by_flipped_conv,
+    dx_path,
     forward_chunks,
     forward_cols,
 )
@@ -67,6 +67,7 @@ from .parallel import image_threads
 __all__ = [
     "BACKWARD_STAGES",
     "FLIPPED_BACKWARD_STAGES",
+    "PHASE_BACKWARD_STAGES",
     "FORWARD_STAGES",
     "METHODS",
     "ConvCase",
@@ -98,8 +99,16 @@ FORWARD_STAGES = ("cols", "gemm")
 #: Stages of the fast backward pass; ``cols`` only when the columns are rebuilt from ``x``.
 BACKWARD_STAGES = ("cols", "db", "dw", "dcols", "col2im")
 #: The same when ``dx`` is the flipped-kernel convolution of ``dout``
-#: (:func:`conv.functional.dx_by_flipped_conv`): ``dout``'s columns and one product, no fold.
+#: (:func:`conv.functional.dx_path` gives ``"flipped"``): ``dout``'s columns and one product.
 FLIPPED_BACKWARD_STAGES = ("cols", "db", "dw", "dout cols", "dx gemm")
+#: The same at stride 2 and more, when ``dx`` comes by phases (``dx_path`` gives ``"phases"``):
+#: the product gives the ``S*S`` phase grids, which ``interleave`` copies into ``dx``.
+PHASE_BACKWARD_STAGES = (*FLIPPED_BACKWARD_STAGES, "interleave")
+_BACKWARD_STAGES_BY_PATH = {
+    "fold": BACKWARD_STAGES,
+    "flipped": FLIPPED_BACKWARD_STAGES,
+    "phases": PHASE_BACKWARD_STAGES,
+}
 
 
 # --- timing --------------------------------------------------------------------------------
@@ -624,9 +633,9 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
          "backward": {"cols": s, "db": s, "dw": s, "dcols": s, "col2im": s, "total": s}}
 
     or, when the backward pass gets ``dx`` as the flipped-kernel convolution of ``dout``
-    (:func:`conv.functional.dx_by_flipped_conv`: stride 1 and ``K`` at most about ``2C``),
-    ``"dout cols"`` and ``"dx gemm"`` in place of ``"dcols"`` and ``"col2im"``
-    (:data:`FLIPPED_BACKWARD_STAGES`).
+    (:func:`conv.functional.dx_path`: ``K`` at most about ``2C*S^2``, and more), ``"dout cols"``
+    and ``"dx gemm"`` in place of ``"dcols"`` and ``"col2im"`` (:data:`FLIPPED_BACKWARD_STAGES`),
+    and at stride 2 and more also ``"interleave"`` (:data:`PHASE_BACKWARD_STAGES`).
 
     ``cols``: padding and im2col into the chunk's columns ``cols_b (m, C*KH*KW, OH*OW)``;
     ``gemm``: ``[W_row | b] @ [cols_b; 1]``, which adds the bias and lands in NCHW, so
@@ -635,7 +644,8 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     ``dw`` product; ``dw``: ``dout_b @ cols_b^T`` summed over the chunk;
     ``dcols``: ``W_row.T @ dout_b``; ``col2im``: folding ``dcols`` into ``dx``;
     ``dout cols``: padding ``dout`` and copying its windows into columns;
-    ``dx gemm``: ``W_flip_row @ dout_cols``, which lands in ``dx``. Allocating
+    ``dx gemm``: ``W_flip_row @ dout_cols``, which lands in ``dx`` (or the phases' product);
+    ``interleave``: copying the ``S*S`` phase grids into every ``S``-th pixel of ``dx``. Allocating
     the outputs counts in the first stage. ``total`` is the median time of the whole call;
     each stage is a median over ``repeats`` calls, so the stages add up to about the total
     (a few per cent apart under noise). When the images are shared between threads
@@ -666,11 +676,11 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
             return backward_chunks(dout, w, *args, x.shape, cols=cols, lap=clock.lap)
         return backward_chunks(dout, w, *args, x.shape, x=x, lap=clock.lap)
 
-    flipped = dx_by_flipped_conv(x.shape[1], w.shape[0], *w.shape[2:], *args)
+    backward_stages = _BACKWARD_STAGES_BY_PATH[dx_path(x.shape, w.shape, *args)]
     result = {}
     for label, run, stages in (
         ("forward", run_forward, FORWARD_STAGES),
-        ("backward", run_backward, FLIPPED_BACKWARD_STAGES if flipped else BACKWARD_STAGES),
+        ("backward", run_backward, backward_stages),
     ):
         run(_StageClock(stages))  # warm-up
         samples = {stage: [] for stage in (*stages, "total")}

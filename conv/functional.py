@@ -28,8 +28,9 @@ layer) need them again.
 The columns carry one extra row of ones, and ``W_row`` one extra column ``b``: the GEMM then
 adds the bias itself, with no separate pass over the output (and in :func:`conv2d_backward`
 the ``dw`` product returns ``db`` as its last column). For stride 1 the backward pass usually
-gets ``dx`` as a forward pass over ``dout`` with the flipped kernel, which needs no fold
-(:func:`dx_by_flipped_conv` says when). :mod:`conv.bench` times the stages one by one.
+gets ``dx`` as a forward pass over ``dout`` with the flipped kernel, which needs no fold, and
+for stride 2 and more often as ``S*S`` such passes in one product (:func:`dx_path` says
+when). :mod:`conv.bench` times the stages one by one.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import check_array, check_conv_args, check_dout, float_dtype
-from .im2col import ChunkWindows, fold_windows
+from .im2col import ChunkWindows, fold_windows, interleave_phases
 from .parallel import image_workers, split_images
 
 __all__ = [
@@ -49,7 +50,7 @@ __all__ = [
     "backward_cols",
     "forward_chunks",
     "backward_chunks",
-    "dx_by_flipped_conv",
+    "dx_path",
 ]
 
 
@@ -107,24 +108,43 @@ def _cols_buffer(count, c, kh, kw, oh, ow, dtype, ones_row, reuse=None):
     return buf, buf[:, :ckk].reshape((count, c, kh, kw, oh, ow), copy=False)
 
 
-def dx_by_flipped_conv(c, k, kernel_h, kernel_w, stride, padding, dilation) -> bool:
-    """Whether the fast backward pass gets ``dx`` as a convolution of ``dout`` (no ``col2im``).
+def dx_path(x_shape, w_shape, stride, padding, dilation) -> str:
+    """How the fast backward pass gets ``dx``: ``"fold"``, ``"flipped"`` or ``"phases"``.
 
-    With stride 1, ``dx`` is ``dout`` convolved with the flipped kernel (chapter 6:
-    :func:`conv.transposed.flip_kernel`, padding ``D*(KH-1) - P``): the forward machinery, the
-    windows of ``dout`` copied into columns and one product, instead of ``W_row.T @ dout`` and
-    a fold. It needs a square kernel and ``P <= D*(KH-1)``. The columns of ``dout`` have ``K``
-    channels where the fold adds ``C``, so it pays when ``K`` is at most about twice ``C``. On
-    the machine of benchmarks/README.md, the ``dx`` part of the backward pass (32 images of
-    16x16, 3x3, padding 1) took, fold against flipped convolution, in float32: C=K=64 12.8 ms
-    against 11.0; C=64, K=32 9.1 against 6.1; C=32, K=64 7.0 against 6.9; 16 -> 16 channels of
-    32x32 with 5x5 kernels (16 images, padding 2) 13.3 against 6.0; but 3 -> 32 channels
-    (case A: 64 images of 32x32) 4.3 against 12.5.
-    float64 gained as much or more (C=K=64: 28.8 ms against 21.2).
+    * ``"fold"``: ``dcols = W_row.T @ dout`` and ``col2im``, which adds the overlapping windows
+      back (a strided slice-add per kernel offset). Always correct; the others are faster
+      where they apply.
+    * ``"flipped"`` (stride 1): ``dx`` is ``dout`` convolved with the flipped kernel (chapter 6:
+      :func:`conv.transposed.flip_kernel`, padding ``D*(KH-1) - P``): the forward machinery,
+      the windows of ``dout`` copied into columns and one product, and no fold. Needs a square
+      kernel and ``P <= D*(KH-1)``.
+    * ``"phases"`` (stride ``S > 1``): the same convolution without the zeros that dilating
+      ``dout`` would insert. Each of the ``S*S`` phases of the padded ``dx`` (the pixels at
+      rows ``a, a+S, ...`` and columns ``b, b+S, ...``) is a stride-1 convolution of ``dout``
+      with a ``KH/S x KW/S`` sub-kernel (:func:`conv.transposed.phase_kernels`); all phases read
+      the same windows of ``dout``, so it is one product of a ``(S*S*C, K*KH*KW/S^2)`` matrix
+      and then :func:`conv.im2col.interleave_phases`. Needs a square kernel that is a
+      multiple of ``S``, dilation 1, and windows that tile the padded input exactly
+      (``(H + 2P - KH) % S == 0``, the same for ``W``; so not floor mode's leftover rows).
+
+    Both need ``dout``'s columns to have at most twice as many rows as the fold's ``dcols``:
+    ``K*KH*KW/S^2 <= 2*C*KH*KW``, that is ``K <= 2*C*S^2``. On the machine of
+    benchmarks/README.md, the ``dx`` part of the backward pass took, fold against the other way,
+    in float32: stride 1 (32 images of 16x16, 3x3, padding 1), C=K=64 12.8 ms against 11.0;
+    C=64, K=32 9.1 against 6.1; C=32, K=64 7.0 against 6.9; 16 -> 16 channels of 32x32 with
+    5x5 kernels (16 images, padding 2) 13.3 against 6.0; but 3 -> 32 channels (case A: 64
+    images of 32x32) 4.3 against 12.5. Stride 2 with 4x4 kernels and padding 1 (8 images of
+    32x32, one thread): 32 -> 64 channels 6.5 ms against 4.9; 16 -> 64 3.5 against 3.0; but
+    8 -> 64 (``K = 8C``, the limit) 1.87 against 1.95. float64 gains less at stride 2.
     """
-    return (
-        stride == 1 and kernel_h == kernel_w and padding <= dilation * (kernel_h - 1) and k <= 2 * c
-    )
+    _, c, h, wid = x_shape
+    k, _, kh, kw = w_shape
+    if kh != kw or k > 2 * c * stride * stride:
+        return "fold"
+    if stride == 1:
+        return "flipped" if padding <= dilation * (kh - 1) else "fold"
+    tiles = (h + 2 * padding - kh) % stride == 0 and (wid + 2 * padding - kw) % stride == 0
+    return "phases" if dilation == 1 and kh % stride == 0 and tiles else "fold"
 
 
 def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap, reuse=None):
@@ -191,13 +211,21 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         dcols = W_row.T @ dout_c                   batched matmul        (m, C*KH*KW, OH*OW)
         dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
 
-    When :func:`dx_by_flipped_conv` says so (stride 1, ``K`` at most about ``2C``), the last two
+    When :func:`dx_path` says ``"flipped"`` (stride 1, ``K`` at most about ``2C``), the last two
     lines are instead the flipped-kernel convolution of chapter 6, a forward pass over ``dout``::
 
         dout_cols = im2col(dout_c), padding D*(KH-1) - P               (m, K*KH*KW, H*W)
         dx_c      = W_flip_row @ dout_cols         batched matmul        (m, C, H*W)
 
-    with ``W_flip_row`` the flipped kernel ``(C, K, KH, KW)`` as a ``(C, K*KH*KW)`` matrix.
+    with ``W_flip_row`` the flipped kernel ``(C, K, KH, KW)`` as a ``(C, K*KH*KW)`` matrix. When
+    it says ``"phases"`` (stride ``S > 1``; ``Q = KH/S``, ``T = OH + Q - 1``, ``U = OW + Q - 1``)::
+
+        dout_cols = im2col(dout_c), Q x Q windows, padding Q - 1       (m, K*Q*Q, T*U)
+        phases    = W_phase_row @ dout_cols        batched matmul        (m, S*S*C, T*U)
+        dx_c      = interleave_phases(phases)      S*S strided copies    (m, C, H, W)
+
+    with ``W_phase_row`` the sub-kernels of :func:`conv.transposed.phase_kernels` as a
+    ``(S*S*C, K*Q*Q)`` matrix.
 
     When the columns carry a row of ones (rebuilt, or kept by :func:`forward_cols`), the ``dw``
     product also returns ``db`` (its last column) and there is no separate sum. Large batches
@@ -206,7 +234,8 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     the end, in image order.
     ``lap(stage)`` is called after each stage, in the thread that ran it, with ``"cols"``
     (only when rebuilding), ``"db"``, ``"dw"``, and then ``"dcols"`` and ``"col2im"``, or with
-    the flipped convolution ``"dout cols"`` and ``"dx gemm"``.
+    the flipped convolution ``"dout cols"`` and ``"dx gemm"``, and with the phases also
+    ``"interleave"``.
     """
     n, c, h, wid = x_shape
     k, _, kh, kw = w.shape
@@ -217,12 +246,17 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     rebuild = cols is None
     ones_row = rebuild or cols.shape[1] == ckk + 1  # db comes out of the dw product
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
-    flipped = dx_by_flipped_conv(c, k, kh, kw, stride, padding, dilation)
-    if flipped:  # dx from the columns of dout: (K*KH*KW, H*W) per image, and dout padded
-        dpad = dilation * (kh - 1) - padding
-        dx_work = k * kh * kw * h * wid + (k * (oh + 2 * dpad) * (ow + 2 * dpad) if dpad else 0)
-    else:  # dx from dcols (C*KH*KW, OH*OW) per image, folded
+    path = dx_path(x_shape, w.shape, stride, padding, dilation)
+    if path == "fold":  # dx from dcols (C*KH*KW, OH*OW) per image, folded
         dx_work = ckk * p
+    else:  # dx from the columns of dout, (K*Q*Q, T*U) per image, and dout padded
+        if path == "flipped":  # the windows of dout are the kernel's, one per pixel of dx
+            q, dpad, (t, u) = kh, dilation * (kh - 1) - padding, (h, wid)
+        else:  # Q x Q windows, one per pixel of every phase: S*T = H + 2P
+            q = kh // stride
+            dpad, t, u = q - 1, oh + q - 1, ow + q - 1
+        dx_work = k * q * q * t * u + (k * (oh + 2 * dpad) * (ow + 2 * dpad) if dpad else 0)
+        dx_work += stride * stride * c * t * u if path == "phases" else 0
     workers = image_workers(n, n * ckk * p * dtype.itemsize)
     chunk = _images_per_chunk(
         -(-n // workers),
@@ -232,26 +266,29 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     )
     dout_b = dout.reshape(n, k, p)  # a view when dout is contiguous
     w_t = w.reshape(k, ckk).T  # the fold's W_row.T
-    if flipped:
-        from .transposed import flip_kernel  # conv.transposed builds on this module
+    if path == "fold":
+        dx = np.zeros((n, c, h, wid), dtype=dtype)  # the fold adds into it
+    else:
+        from .transposed import flip_kernel, phase_kernels  # conv.transposed builds on this
 
-        w_flip = flip_kernel(w).astype(dtype, copy=False).reshape(c, k * kh * kw)
+        w_dx = flip_kernel(w) if path == "flipped" else phase_kernels(w, stride)
+        w_dx = w_dx.astype(dtype, copy=False).reshape(-1, k * q * q)  # (C or S*S*C, K*Q*Q)
         dout_dx = dout.astype(dtype, copy=False)
         dx = np.empty((n, c, h, wid), dtype=dtype)  # every entry is written once
-    else:
-        dx = np.zeros((n, c, h, wid), dtype=dtype)  # the fold adds into it
     parts = []  # each thread's (first image, dw, db); with a row of ones dw's last column is db
 
     def run(first, last):  # the images first .. last - 1, one chunk at a time
         db = np.zeros(k, dtype=dtype)
         dw = np.zeros((k, ckk + ones_row), dtype=dtype)
         dw_chunk = np.empty((chunk, k, ckk + ones_row), dtype=dtype)
-        if flipped:
-            dout_cols = np.empty((chunk, k * kh * kw, h * wid), dtype=dtype)
-            dout_windows = ChunkWindows(dout_dx, chunk, dpad, kh, kw, 1, dilation, h, wid)
-            dout_cols_win = dout_cols.reshape(chunk, k, kh, kw, h, wid)
-        else:
+        if path == "fold":
             dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
+        else:  # the phases' dilation is 1
+            dout_cols = np.empty((chunk, k * q * q, t * u), dtype=dtype)
+            dout_windows = ChunkWindows(dout_dx, chunk, dpad, q, q, 1, dilation, t, u)
+            dout_cols_win = dout_cols.reshape(chunk, k, q, q, t, u)
+        if path == "phases":
+            phases = np.empty((chunk, stride * stride * c, t * u), dtype=dtype)
         if rebuild:
             cols_buf, windows = _cols_buffer(chunk, c, kh, kw, oh, ow, x.dtype, ones_row=True)
             x_windows = ChunkWindows(x, chunk, padding, kh, kw, stride, dilation, oh, ow)
@@ -274,17 +311,24 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
             np.matmul(dout_chunk, cols_chunk.transpose(0, 2, 1), out=part)  # (m, K, CKK [+1])
             dw += part[0] if m == 1 else part.sum(axis=0)
             lap("dw")
-            if flipped:  # dx_c = W_flip_row @ im2col(dout_c)
-                dout_windows.copy(dout_cols_win[:m], start, stop)
-                lap("dout cols")
-                np.matmul(w_flip, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
-                lap("dx gemm")
-            else:  # dx_c = col2im(W_row.T @ dout_c)
+            if path == "fold":  # dx_c = col2im(W_row.T @ dout_c)
                 dcols_chunk = dcols[:m]
                 np.matmul(w_t, dout_chunk, out=dcols_chunk.reshape(m, ckk, p))
                 lap("dcols")
                 fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
                 lap("col2im")
+            else:
+                dout_windows.copy(dout_cols_win[:m], start, stop)
+                lap("dout cols")
+            if path == "flipped":  # dx_c = W_flip_row @ im2col(dout_c)
+                np.matmul(w_dx, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
+                lap("dx gemm")
+            elif path == "phases":  # dx_c = the phases of W_phase_row @ im2col(dout_c)
+                np.matmul(w_dx, dout_cols[:m], out=phases[:m])
+                lap("dx gemm")
+                grids = phases[:m].reshape(m, stride, stride, c, t, u)
+                interleave_phases(grids, dx[start:stop], stride, padding)
+                lap("interleave")
         parts.append((first, dw, db))  # list.append is atomic: safe from several threads
 
     split_images(run, n, workers)
@@ -364,7 +408,8 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False, gr
     computed batch-major and a chunk of images at a time (see the module docstring), with the
     columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With stride 1 and at most
     about twice as many filters as channels, ``dx`` is computed instead as the convolution of
-    ``dout`` with the flipped kernel (chapter 6; :func:`dx_by_flipped_conv`): the same numbers,
+    ``dout`` with the flipped kernel (chapter 6; :func:`dx_path`), split by phases for stride 2
+    and more: the same numbers,
     without the fold. With ``floor=True`` the rows and columns that no window reads get zero
     gradient. ``groups`` as in :func:`conv2d_forward`: each group's gradients come from its
     own GEMMs.

@@ -53,6 +53,7 @@ __all__ = [
     "col2im",
     "window_view",
     "fold_windows",
+    "interleave_phases",
     "ChunkWindows",
     "overlap_counts",
     "xcol_source",
@@ -244,6 +245,30 @@ def fold_windows(patches, out, stride=1, padding=0, dilation=1, axis=2) -> np.nd
                 out[lead + (rows, cols)] += patches[
                     lead + (i, j, slice(r_lo, r_hi), slice(c_lo, c_hi))
                 ]
+    return out
+
+
+def interleave_phases(phases, out, stride, padding=0) -> np.ndarray:
+    """Copy the phase grids ``phases (N, S, S, C, T, U)`` into ``out (N, C, H, W)``, in place.
+
+    ``out[n, c, S*t + a - P, S*u + b - P] = phases[n, a, b, c, t, u]``: phase ``(a, b)`` of the
+    padded image fills every ``S``-th row and column, starting at ``(a, b)``. Entries that
+    would land in the padding are skipped. When ``S*T = H + 2P`` and ``S*U = W + 2P``, every
+    entry of ``out`` is written once. The fast backward pass's stand-in for
+    :func:`fold_windows` at stride 2 and more, where each phase is a convolution of ``dout``
+    with a sub-kernel (:func:`conv.transposed.phase_kernels`). Returns ``out``.
+    """
+    s = check_int("stride", stride, 1)
+    h, w = out.shape[2:]
+    t_n, u_n = phases.shape[4:]
+    for a in range(s):
+        t_lo, t_hi, y0 = _span(t_n, h, s, a - padding)
+        for b in range(s):
+            u_lo, u_hi, x0 = _span(u_n, w, s, b - padding)
+            if t_hi > t_lo and u_hi > u_lo:
+                rows = slice(y0, y0 + s * (t_hi - t_lo - 1) + 1, s)
+                cols = slice(x0, x0 + s * (u_hi - u_lo - 1) + 1, s)
+                out[:, :, rows, cols] = phases[:, a, b, :, t_lo:t_hi, u_lo:u_hi]
     return out
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "dilate",
     "flip_kernel",
     "flipped_conv_input_gradient",
+    "phase_kernels",
     "upsampling_errors",
 ]
 
@@ -238,6 +239,35 @@ def flipped_conv_input_gradient(dout, w, stride=1, padding=0):
     spread = dilate(dout.astype(dtype, copy=False), stride)
     flipped = flip_kernel(w).astype(dtype, copy=False)
     return conv2d_forward(spread, flipped, None, stride=1, padding=kh - 1 - padding)
+
+
+def phase_kernels(w, stride):
+    """The flipped kernel split into the ``S*S`` sub-kernels of a stride-``S`` input gradient.
+
+    ``w (K, C, KH, KW)``, with ``KH`` and ``KW`` multiples of ``S``, becomes
+    ``(S, S, C, K, KH/S, KW/S)``::
+
+        out[a, b, c, k, r, s] = w[k, c, S*(KH/S - 1 - r) + a, S*(KW/S - 1 - s) + b]
+
+    Why: :func:`flipped_conv_input_gradient` convolves ``dout`` *dilated* with ``S - 1`` zeros,
+    so at stride 2 three products in four multiply an inserted zero. In the padded input
+    gradient, the pixel at row ``S*t + a`` and column ``S*u + b`` (its *phase* ``(a, b)``)
+    receives only the kernel taps ``i = a, a + S, ...`` and ``j = b, b + S, ...``: those taps,
+    flipped, are sub-kernel ``[a, b]``, and that phase is a stride-1 convolution of ``dout``
+    itself, padded by ``KH/S - 1``. The ``S*S`` phases read the same windows of ``dout``, so
+    the fast backward pass does them as one product and then
+    :func:`conv.im2col.interleave_phases`. With ``S = 1`` this is ``flip_kernel(w)[None, None]``.
+    """
+    w = check_array("w", w, 4, "(K, C, KH, KW)")
+    s = check_int("stride", stride, 1)
+    k, c, kh, kw = w.shape
+    if kh % s or kw % s:
+        raise ValueError(
+            f"the kernel must split into stride x stride phases: {kh}x{kw} is not a multiple "
+            f"of the stride {s} ({kh} % {s} = {kh % s}, {kw} % {s} = {kw % s})"
+        )
+    taps = w.reshape(k, c, kh // s, s, kw // s, s)[:, :, ::-1, :, ::-1, :]  # (k, c, r, a, s, b)
+    return np.ascontiguousarray(taps.transpose(3, 5, 1, 0, 2, 4))
 
 
 def upsampling_errors(truth, kernels, stride=2, border=2):

@@ -16,6 +16,7 @@ from conv.bench import (
     BACKWARD_STAGES,
     FLIPPED_BACKWARD_STAGES,
     FORWARD_STAGES,
+    PHASE_BACKWARD_STAGES,
     ConvCase,
     candidates,
     conv_flops,
@@ -31,6 +32,8 @@ TINY = ConvCase("tiny", n=3, c=2, h=6, w=5, k=4, kh=3, kw=2, stride=1, padding=1
 TINY_S2 = ConvCase("tiny_s2", n=2, c=3, h=7, w=7, k=2, kh=3, kw=3, stride=2, padding=2, dilation=2)
 # stride 1, square kernel, K <= 2C: the backward pass gets dx as the flipped-kernel convolution
 TINY_FLIP = ConvCase("tiny_flip", n=3, c=2, h=6, w=5, k=3, kh=3, kw=3, stride=1, padding=1)
+# stride 2, a 4x4 kernel whose windows tile the padded input: dx comes by phases
+TINY_PHASE = ConvCase("tiny_phase", n=3, c=2, h=6, w=8, k=3, kh=4, kw=4, stride=2, padding=1)
 
 
 def test_interleaved_times_calls_every_candidate_round_robin():
@@ -161,7 +164,12 @@ def test_summarize_ratios_and_gflops():
 @pytest.mark.parametrize("keep_cols", [False, True])
 @pytest.mark.parametrize(
     "case, backward_stages",
-    [(TINY, BACKWARD_STAGES), (TINY_S2, BACKWARD_STAGES), (TINY_FLIP, FLIPPED_BACKWARD_STAGES)],
+    [
+        (TINY, BACKWARD_STAGES),
+        (TINY_S2, BACKWARD_STAGES),
+        (TINY_FLIP, FLIPPED_BACKWARD_STAGES),
+        (TINY_PHASE, PHASE_BACKWARD_STAGES),
+    ],
 )
 def test_stage_breakdown_structure(case, backward_stages, keep_cols):
     x, w, b, dout = make_arrays(case, np.float64)

@@ -13,7 +13,7 @@ from conv.functional import (
     backward_chunks,
     backward_cols,
     batch_cols,
-    dx_by_flipped_conv,
+    dx_path,
     forward_cols,
 )
 
@@ -148,28 +148,38 @@ def test_backward_matches_loops(case):
     np.testing.assert_allclose(db, rb, rtol=1e-10, atol=1e-10)
 
 
-# The backward pass gets dx one of two ways (dx_by_flipped_conv): stride 1 with K <= 2C uses
-# the flipped-kernel convolution of dout, anything else W_row.T @ dout and the fold. Each
-# case below is pinned to one path, and both are checked against the loops.
+# The backward pass gets dx one of three ways (dx_path): stride 1 with K <= 2C uses the
+# flipped-kernel convolution of dout; stride S > 1 with a kernel that is a multiple of S, windows
+# that tile the padded input and K <= 2C*S^2 the S*S phases of that convolution; anything else
+# W_row.T @ dout and the fold. Each case below is pinned to one path, and all are checked
+# against the loops.
 DX_PATH_CASES = [
-    # (x shape, w shape, stride, padding, dilation, flipped?)
-    ((3, 4, 7, 6), (4, 4, 3, 3), 1, 1, 1, True),  # K = C, "same" padding
-    ((2, 3, 6, 6), (6, 3, 3, 3), 1, 0, 1, True),  # K = 2C, no padding
-    ((2, 2, 9, 8), (3, 2, 3, 3), 1, 2, 1, True),  # P = KH - 1: dout needs no padding
-    ((2, 3, 9, 9), (2, 3, 3, 3), 1, 3, 2, True),  # dilation 2, P <= D*(KH-1) = 4
-    ((2, 2, 8, 8), (2, 2, 1, 1), 1, 0, 1, True),  # 1x1 kernel
-    ((2, 2, 7, 7), (5, 2, 3, 3), 1, 1, 1, False),  # K > 2C: the fold
-    ((2, 3, 7, 7), (3, 3, 3, 3), 2, 1, 1, False),  # stride 2
-    ((2, 3, 7, 6), (3, 3, 3, 2), 1, 1, 1, False),  # non-square kernel
-    ((2, 2, 6, 6), (2, 2, 3, 3), 1, 3, 1, False),  # P > KH - 1
+    # (x shape, w shape, stride, padding, dilation, path)
+    ((3, 4, 7, 6), (4, 4, 3, 3), 1, 1, 1, "flipped"),  # K = C, "same" padding
+    ((2, 3, 6, 6), (6, 3, 3, 3), 1, 0, 1, "flipped"),  # K = 2C, no padding
+    ((2, 2, 9, 8), (3, 2, 3, 3), 1, 2, 1, "flipped"),  # P = KH - 1: dout needs no padding
+    ((2, 3, 9, 9), (2, 3, 3, 3), 1, 3, 2, "flipped"),  # dilation 2, P <= D*(KH-1) = 4
+    ((2, 2, 8, 8), (2, 2, 1, 1), 1, 0, 1, "flipped"),  # 1x1 kernel
+    ((2, 2, 7, 7), (5, 2, 3, 3), 1, 1, 1, "fold"),  # K > 2C
+    ((2, 3, 7, 6), (3, 3, 3, 2), 1, 1, 1, "fold"),  # non-square kernel
+    ((2, 2, 6, 6), (2, 2, 3, 3), 1, 3, 1, "fold"),  # P > KH - 1
+    ((3, 3, 8, 10), (6, 3, 4, 4), 2, 1, 1, "phases"),  # 4x4 stride 2: four 2x2 sub-kernels
+    ((2, 4, 6, 6), (4, 4, 2, 2), 2, 0, 1, "phases"),  # windows that do not overlap: Q = 1
+    ((2, 2, 9, 6), (3, 2, 3, 3), 3, 0, 1, "phases"),  # stride 3: nine phases
+    ((2, 2, 1, 4), (3, 2, 3, 3), 3, 1, 1, "phases"),  # one row: two row phases get nothing
+    ((1, 2, 8, 6), (4, 2, 4, 4), 2, 3, 1, "phases"),  # P = 3 > S: whole phase rows cropped
+    ((2, 1, 8, 8), (8, 1, 2, 2), 2, 0, 1, "phases"),  # K = 8C = 2C*S^2, the limit
+    ((2, 1, 8, 8), (9, 1, 2, 2), 2, 0, 1, "fold"),  # K > 2C*S^2
+    ((2, 3, 7, 7), (3, 3, 3, 3), 2, 1, 1, "fold"),  # kernel 3 is not a multiple of stride 2
+    ((2, 3, 11, 11), (3, 3, 2, 2), 2, 2, 2, "fold"),  # dilation 2 at stride 2
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, flipped", DX_PATH_CASES)
-def test_both_dx_paths_match_loops(x_shape, w_shape, stride, padding, dilation, flipped, dtype):
-    k, c, kh, kw = w_shape
-    assert dx_by_flipped_conv(c, k, kh, kw, stride, padding, dilation) is flipped
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, path", DX_PATH_CASES)
+def test_every_dx_path_matches_loops(x_shape, w_shape, stride, padding, dilation, path, dtype):
+    k = w_shape[0]
+    assert dx_path(x_shape, w_shape, stride, padding, dilation) == path
     rng = np.random.default_rng(11)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)
@@ -179,12 +189,12 @@ def test_both_dx_paths_match_loops(x_shape, w_shape, stride, padding, dilation, 
     dout = rng.standard_normal(out.shape).astype(dtype)
     stages = set()  # the stages the engine ran: which way it really took
     backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x, lap=stages.add)
-    assert stages == {
-        "cols",
-        "db",
-        "dw",
-        *(("dout cols", "dx gemm") if flipped else ("dcols", "col2im")),
+    dx_stages = {
+        "fold": {"dcols", "col2im"},
+        "flipped": {"dout cols", "dx gemm"},
+        "phases": {"dout cols", "dx gemm", "interleave"},
     }
+    assert stages == {"cols", "db", "dw", *dx_stages[path]}
     refs = conv.naive.conv2d_backward(
         dout.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kwargs
     )
@@ -199,16 +209,37 @@ def test_both_dx_paths_match_loops(x_shape, w_shape, stride, padding, dilation, 
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
-def test_flipped_dx_path_handles_a_non_contiguous_dout_and_grouped_channels():
+@pytest.mark.parametrize(
+    "w_shape, stride, path", [((4, 2, 3, 3), 1, "flipped"), ((4, 2, 2, 2), 2, "phases")]
+)
+def test_dout_paths_handle_a_non_contiguous_dout_and_grouped_channels(w_shape, stride, path):
     rng = np.random.default_rng(12)
     x = rng.standard_normal((2, 4, 6, 6))
-    w = rng.standard_normal((4, 2, 3, 3))  # groups=2: each group 2 -> 2 channels, flipped
-    dout = rng.standard_normal((2, 6, 6, 4)).transpose(0, 3, 1, 2)  # (2, 4, 6, 6), a view
+    w = rng.standard_normal(w_shape)  # groups=2: each group 2 -> 2 channels
+    assert dx_path((2, 2, 6, 6), (2, *w_shape[1:]), stride, 1, 1) == path  # one group's
+    oh = (6 + 2 - w_shape[2]) // stride + 1
+    dout = rng.standard_normal((2, oh, oh, 4)).transpose(0, 3, 1, 2)  # (2, 4, OH, OW), a view
     assert not dout.flags.c_contiguous
-    got = conv.conv2d_backward(dout, x, w, stride=1, padding=1, groups=2)
-    ref = conv.naive.conv2d_backward(dout, x, w, stride=1, padding=1, groups=2)
+    got = conv.conv2d_backward(dout, x, w, stride=stride, padding=1, groups=2)
+    ref = conv.naive.conv2d_backward(dout, x, w, stride=stride, padding=1, groups=2)
     for a, e in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
+
+
+def test_floor_mode_leftover_rows_take_the_fold_and_get_zero_gradient():
+    # 9 - 4 = 5 is odd: at stride 2 the last row and column of the input are read by no
+    # window, so the phases (which need windows that tile the input) give way to the fold.
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 3, 9, 9))
+    w = rng.standard_normal((3, 3, 4, 4))
+    assert dx_path(x.shape, w.shape, 2, 0, 1) == "fold"
+    assert dx_path((2, 3, 8, 8), w.shape, 2, 0, 1) == "phases"
+    dout = rng.standard_normal((2, 3, 3, 3))
+    got = conv.conv2d_backward(dout, x, w, stride=2, floor=True)
+    ref = conv.naive.conv2d_backward(dout, x, w, stride=2, floor=True)
+    for a, e in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
+    assert not got[0][:, :, -1].any() and not got[0][:, :, :, -1].any()
 
 
 @PROPERTY

@@ -6,6 +6,7 @@ from hypothesis import given
 from strategies import PROPERTY, conv_cases
 
 import conv
+from conv.im2col import interleave_phases
 from conv.transposed import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
@@ -13,6 +14,7 @@ from conv.transposed import (
     flip_kernel,
     flipped_conv_input_gradient,
     naive_conv_transpose2d,
+    phase_kernels,
     transposed_output_size,
 )
 
@@ -120,6 +122,41 @@ def test_flip_kernel_rotates_and_swaps_channels():
     assert f.shape == (3, 2, 2, 2)
     assert f[1, 0, 0, 0] == w[0, 1, 1, 1]
     np.testing.assert_array_equal(f[2, 1], np.rot90(w[1, 2], 2))
+
+
+def test_phase_kernels_are_the_flipped_kernel_taps_of_each_phase():
+    w = np.random.default_rng(3).standard_normal((2, 3, 4, 6))
+    sub = phase_kernels(w, 2)
+    assert sub.shape == (2, 2, 3, 2, 2, 3)  # (S, S, C, K, KH/S, KW/S)
+    # phase (a, b) = (1, 0) of filter k=1, channel c=2: taps i = 1, 3 and j = 0, 2, 4, flipped
+    np.testing.assert_array_equal(sub[1, 0, 2, 1], w[1, 2, 1::2, 0::2][::-1, ::-1])
+    np.testing.assert_array_equal(phase_kernels(w, 1)[0, 0], flip_kernel(w))
+
+
+def test_phase_kernels_name_a_kernel_the_stride_does_not_divide():
+    with pytest.raises(ValueError, match=r"3x4 is not a multiple of the stride 2 \(3 % 2 = 1"):
+        phase_kernels(np.ones((1, 1, 3, 4)), 2)
+
+
+def test_phases_of_the_dilated_convolution_interleave_to_the_input_gradient():
+    # Chapter 6's view, dilate + flipped kernel, computed whole; its S*S phases are the
+    # convolutions of dout itself with the sub-kernels, and interleave back to dx.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 8, 10))
+    w = rng.standard_normal((5, 3, 4, 4))
+    dout = rng.standard_normal((2, 5, 4, 5))
+    s, p, q = 2, 1, 2
+    sub = phase_kernels(w, s)  # (S, S, C, K, Q, Q)
+    grids = np.stack(
+        [
+            np.stack([conv.conv2d_forward(dout, sub[a, b], None, 1, q - 1) for b in range(s)], 1)
+            for a in range(s)
+        ],
+        1,
+    )  # (N, S, S, C, OH + Q - 1, OW + Q - 1)
+    dx = interleave_phases(grids, np.full(x.shape, np.nan), s, p)
+    assert not np.isnan(dx).any()  # the phases tile the padded input: every pixel written
+    np.testing.assert_allclose(dx, flipped_conv_input_gradient(dout, w, s, p), atol=1e-12)
 
 
 @PROPERTY

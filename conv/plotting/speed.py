@@ -38,6 +38,7 @@ STAGE_COLOURS = {
     "col2im": style.ACCENT,
     "dout cols": style.ACCENT,
     "dx gemm": "#9e86c8",
+    "interleave": style.ACCENT_FILL,
 }
 
 
