@@ -283,7 +283,7 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         dw_chunk = np.empty((chunk, k, ckk + ones_row), dtype=dtype)
         if path == "fold":
             dcols = np.empty((chunk, c, kh, kw, oh, ow), dtype=dtype)
-        else:  # the phases' dilation is 1
+        else:  # (dilation is 1 whenever the path is "phases")
             dout_cols = np.empty((chunk, k * q * q, t * u), dtype=dtype)
             dout_windows = ChunkWindows(dout_dx, chunk, dpad, q, q, 1, dilation, t, u)
             dout_cols_win = dout_cols.reshape(chunk, k, q, q, t, u)
@@ -317,18 +317,18 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
                 lap("dcols")
                 fold_windows(dcols_chunk, dx[start:stop], stride, padding, dilation)
                 lap("col2im")
-            else:
+            else:  # dx_c from W_flip_row or W_phase_row @ im2col(dout_c)
                 dout_windows.copy(dout_cols_win[:m], start, stop)
                 lap("dout cols")
-            if path == "flipped":  # dx_c = W_flip_row @ im2col(dout_c)
-                np.matmul(w_dx, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
-                lap("dx gemm")
-            elif path == "phases":  # dx_c = the phases of W_phase_row @ im2col(dout_c)
-                np.matmul(w_dx, dout_cols[:m], out=phases[:m])
-                lap("dx gemm")
-                grids = phases[:m].reshape(m, stride, stride, c, t, u)
-                interleave_phases(grids, dx[start:stop], stride, padding)
-                lap("interleave")
+                if path == "flipped":  # the product lands in dx
+                    np.matmul(w_dx, dout_cols[:m], out=dx[start:stop].reshape(m, c, h * wid))
+                    lap("dx gemm")
+                else:  # the product gives the phases, copied into every S-th pixel of dx
+                    np.matmul(w_dx, dout_cols[:m], out=phases[:m])
+                    lap("dx gemm")
+                    grids = phases[:m].reshape(m, stride, stride, c, t, u)
+                    interleave_phases(grids, dx[start:stop], stride, padding)
+                    lap("interleave")
         parts.append((first, dw, db))  # list.append is atomic: safe from several threads
 
     split_images(run, n, workers)
@@ -408,11 +408,10 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, floor=False, gr
     computed batch-major and a chunk of images at a time (see the module docstring), with the
     columns rebuilt from ``x``; ``col2im`` adds overlapping windows. With stride 1 and at most
     about twice as many filters as channels, ``dx`` is computed instead as the convolution of
-    ``dout`` with the flipped kernel (chapter 6; :func:`dx_path`), split by phases for stride 2
-    and more: the same numbers,
-    without the fold. With ``floor=True`` the rows and columns that no window reads get zero
-    gradient. ``groups`` as in :func:`conv2d_forward`: each group's gradients come from its
-    own GEMMs.
+    ``dout`` with the flipped kernel (chapter 6; :func:`dx_path`), and for stride 2 and more,
+    where the kernel allows, as its phases: the same numbers, without the fold. With
+    ``floor=True`` the rows and columns that no window reads get zero gradient. ``groups`` as in
+    :func:`conv2d_forward`: each group's gradients come from its own GEMMs.
     """
     x, w, _, stride, padding, dilation, (oh, ow) = check_conv_args(
         x, w, None, stride, padding, dilation, floor, groups
