@@ -247,7 +247,7 @@ def phase_kernels(w, stride):
     ``w (K, C, KH, KW)``, with ``KH`` and ``KW`` multiples of ``S``, becomes
     ``(S, S, C, K, KH/S, KW/S)``::
 
-        out[a, b, c, k, r, s] = w[k, c, S*(KH/S - 1 - r) + a, S*(KW/S - 1 - s) + b]
+        out[a, b, c, k, r, q] = w[k, c, S*(KH/S - 1 - r) + a, S*(KW/S - 1 - q) + b]
 
     Why: :func:`flipped_conv_input_gradient` convolves ``dout`` *dilated* with ``S - 1`` zeros,
     so at stride 2 three products in four multiply an inserted zero. In the padded input
@@ -266,7 +266,7 @@ def phase_kernels(w, stride):
             f"the kernel must split into stride x stride phases: {kh}x{kw} is not a multiple "
             f"of the stride {s} ({kh} % {s} = {kh % s}, {kw} % {s} = {kw % s})"
         )
-    taps = w.reshape(k, c, kh // s, s, kw // s, s)[:, :, ::-1, :, ::-1, :]  # (k, c, r, a, s, b)
+    taps = w.reshape(k, c, kh // s, s, kw // s, s)[:, :, ::-1, :, ::-1, :]  # (k, c, r, a, q, b)
     return np.ascontiguousarray(taps.transpose(3, 5, 1, 0, 2, 4))
 
 
