@@ -11,7 +11,7 @@ Numerical modules (numpy only, imported with the package):
 * :mod:`conv.functional`: the forward and backward passes as matrix multiplies (fast path);
 * :mod:`conv.naive`: the loop reference, which depends only on :mod:`conv.geometry`;
 * :mod:`conv.einsum`: the convolution as ``np.einsum`` on the window view;
-* :mod:`conv.transposed`: transposed convolution, dilation and the flipped kernel;
+* :mod:`conv.transposed`: transposed convolution, dilation, the flipped kernel and its phases;
 * :mod:`conv.pooling`: max and average pooling, forward and backward (also through
   ``im2col``, the reshape trick, global average pooling);
 * :mod:`conv.connectivity`: which pixels feed which outputs through which weights;
