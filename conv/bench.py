@@ -49,7 +49,7 @@ from .functional import (
     backward_cols,
     conv2d_backward,
     conv2d_forward,
-    dx_path,
+    dx_paths,
     forward_chunks,
     forward_cols,
 )
@@ -619,7 +619,9 @@ class _StageClock:
             self._last[me] = now
 
 
-def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, keep_cols=False):
+def stage_breakdown(
+    x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, keep_cols=False, dx_by=None
+):
     """Median seconds per stage of the fast forward and backward passes.
 
     ``x (N, C, H, W)``, ``w (K, C, KH, KW)``, ``b (K,)``, ``dout (N, K, OH, OW)``. Runs the
@@ -636,6 +638,8 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     (:func:`conv.functional.dx_path`: ``K`` at most about ``2C*S^2``, and more), ``"dout cols"``
     and ``"dx gemm"`` in place of ``"dcols"`` and ``"col2im"`` (:data:`FLIPPED_BACKWARD_STAGES`),
     and at stride 2 and more also ``"interleave"`` (:data:`PHASE_BACKWARD_STAGES`).
+    ``dx_by`` forces one of the ways of :func:`conv.functional.dx_paths` (``"fold"``, say, to
+    compare it with the way the backward pass would take); ``None`` lets it choose.
 
     ``cols``: padding and im2col into the chunk's columns ``cols_b (m, C*KH*KW, OH*OW)``;
     ``gemm``: ``[W_row | b] @ [cols_b; 1]``, which adds the bias and lands in NCHW, so
@@ -664,6 +668,9 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
     x, w, dout = (a.astype(dtype, copy=False) for a in (x, w, dout))
     b = None if b is None else b.astype(dtype, copy=False)
     args = (stride, padding, dilation)
+    ways = dx_paths(x.shape, w.shape, *args)
+    if dx_by is not None and dx_by not in ways:
+        raise ValueError(f"dx_by must be one of {ways} for this geometry, got {dx_by!r}")
     cols = None
     if keep_cols:
         cols = forward_chunks(x, w, b, *args, oh, ow, keep_cols=True)[1]
@@ -673,10 +680,10 @@ def stage_breakdown(x, w, b, dout, stride=1, padding=0, dilation=1, repeats=5, k
 
     def run_backward(clock):
         if keep_cols:
-            return backward_chunks(dout, w, *args, x.shape, cols=cols, lap=clock.lap)
-        return backward_chunks(dout, w, *args, x.shape, x=x, lap=clock.lap)
+            return backward_chunks(dout, w, *args, x.shape, cols=cols, lap=clock.lap, path=dx_by)
+        return backward_chunks(dout, w, *args, x.shape, x=x, lap=clock.lap, path=dx_by)
 
-    backward_stages = _BACKWARD_STAGES_BY_PATH[dx_path(x.shape, w.shape, *args)]
+    backward_stages = _BACKWARD_STAGES_BY_PATH[ways[0] if dx_by is None else dx_by]
     result = {}
     for label, run, stages in (
         ("forward", run_forward, FORWARD_STAGES),

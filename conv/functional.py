@@ -51,6 +51,7 @@ __all__ = [
     "forward_chunks",
     "backward_chunks",
     "dx_path",
+    "dx_paths",
 ]
 
 
@@ -137,14 +138,28 @@ def dx_path(x_shape, w_shape, stride, padding, dilation) -> str:
     32x32, one thread): 32 -> 64 channels 6.5 ms against 4.9; 16 -> 64 3.5 against 3.0; but
     8 -> 64 (``K = 8C``, the limit) 1.87 against 1.95. float64 gains less at stride 2.
     """
+    return dx_paths(x_shape, w_shape, stride, padding, dilation)[0]
+
+
+def dx_paths(x_shape, w_shape, stride, padding, dilation) -> tuple[str, ...]:
+    """Every way the fast backward pass can get ``dx`` for this geometry, the one it takes first.
+
+    ``"fold"`` always applies; ``"flipped"`` with stride 1, a square kernel and
+    ``P <= D*(KH-1)``; ``"phases"`` with stride ``S > 1``, a square kernel that ``S`` divides,
+    dilation 1 and windows that tile the padded input. The other way comes first when it
+    applies and ``K <= 2*C*S^2`` (:func:`dx_path`); :func:`backward_chunks` takes any of them.
+    """
     _, c, h, wid = x_shape
     k, _, kh, kw = w_shape
-    if kh != kw or k > 2 * c * stride * stride:
-        return "fold"
-    if stride == 1:
-        return "flipped" if padding <= dilation * (kh - 1) else "fold"
-    tiles = (h + 2 * padding - kh) % stride == 0 and (wid + 2 * padding - kw) % stride == 0
-    return "phases" if dilation == 1 and kh % stride == 0 and tiles else "fold"
+    other = None
+    if kh == kw and stride == 1 and padding <= dilation * (kh - 1):
+        other = "flipped"
+    elif kh == kw and stride > 1 and dilation == 1 and kh % stride == 0:
+        tiles = (h + 2 * padding - kh) % stride == 0 and (wid + 2 * padding - kw) % stride == 0
+        other = "phases" if tiles else None
+    if other is None:
+        return ("fold",)
+    return (other, "fold") if k <= 2 * c * stride * stride else ("fold", other)
 
 
 def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_no_lap, reuse=None):
@@ -196,7 +211,9 @@ def forward_chunks(x, w, b, stride, padding, dilation, oh, ow, keep_cols, lap=_n
     return out.reshape(n, k, oh, ow), (kept[0] if keep_cols else None)
 
 
-def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap):
+def backward_chunks(
+    dout, w, stride, padding, dilation, x_shape, cols=None, x=None, lap=_no_lap, path=None
+):
     """Backward pass on validated arrays, one chunk of images at a time; returns ``dx, dw, db``.
 
     The engine behind :func:`conv2d_backward` and :func:`backward_cols` (and, with a ``lap``
@@ -211,14 +228,14 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
         dcols = W_row.T @ dout_c                   batched matmul        (m, C*KH*KW, OH*OW)
         dx_c  = col2im(dcols), folded straight into the unpadded dx    (m, C, H, W)
 
-    When :func:`dx_path` says ``"flipped"`` (stride 1, ``K`` at most about ``2C``), the last two
+    When the path is ``"flipped"`` (by default: stride 1, ``K`` at most about ``2C``), the last two
     lines are instead the flipped-kernel convolution of chapter 6, a forward pass over ``dout``::
 
         dout_cols = im2col(dout_c), padding D*(KH-1) - P               (m, K*KH*KW, H*W)
         dx_c      = W_flip_row @ dout_cols         batched matmul        (m, C, H*W)
 
     with ``W_flip_row`` the flipped kernel ``(C, K, KH, KW)`` as a ``(C, K*KH*KW)`` matrix. When
-    it says ``"phases"`` (stride ``S > 1``; ``Q = KH/S``, ``T = OH + Q - 1``, ``U = OW + Q - 1``)::
+    it is ``"phases"`` (stride ``S > 1``; ``Q = KH/S``, ``T = OH + Q - 1``, ``U = OW + Q - 1``)::
 
         dout_cols = im2col(dout_c), Q x Q windows, padding Q - 1       (m, K*Q*Q, T*U)
         phases    = W_phase_row @ dout_cols        batched matmul        (m, S*S*C, T*U)
@@ -232,10 +249,12 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     are shared between the cores (:func:`conv.parallel.split_images`): each thread writes its
     own images of ``dx`` and sums its own part of ``dw`` and ``db``; the parts are added at
     the end, in image order.
-    ``lap(stage)`` is called after each stage, in the thread that ran it, with ``"cols"``
-    (only when rebuilding), ``"db"``, ``"dw"``, and then ``"dcols"`` and ``"col2im"``, or with
-    the flipped convolution ``"dout cols"`` and ``"dx gemm"``, and with the phases also
-    ``"interleave"``.
+
+    ``path`` picks the way to ``dx``, one of :func:`dx_paths` (``ValueError`` for another);
+    ``None`` takes :func:`dx_path`'s. ``lap(stage)`` is called after each stage, in the thread
+    that ran it, with ``"cols"`` (only when rebuilding), ``"db"``, ``"dw"``, and then
+    ``"dcols"`` and ``"col2im"``, or with the flipped convolution ``"dout cols"`` and
+    ``"dx gemm"``, and with the phases also ``"interleave"``.
     """
     n, c, h, wid = x_shape
     k, _, kh, kw = w.shape
@@ -246,7 +265,13 @@ def backward_chunks(dout, w, stride, padding, dilation, x_shape, cols=None, x=No
     rebuild = cols is None
     ones_row = rebuild or cols.shape[1] == ckk + 1  # db comes out of the dw product
     padded_size = c * (h + 2 * padding) * (wid + 2 * padding) if padding and rebuild else 0
-    path = dx_path(x_shape, w.shape, stride, padding, dilation)
+    ways = dx_paths(x_shape, w.shape, stride, padding, dilation)
+    path = ways[0] if path is None else path
+    if path not in ways:
+        raise ValueError(
+            f"dx cannot be computed by {path!r} for x {tuple(x_shape)}, w {tuple(w.shape)}, "
+            f"stride {stride}, padding {padding}, dilation {dilation}: only by {ways}"
+        )
     if path == "fold":  # dx from dcols (C*KH*KW, OH*OW) per image, folded
         dx_work = ckk * p
     else:  # dx from the columns of dout, (K*Q*Q, T*U) per image, and dout padded

@@ -187,6 +187,19 @@ def test_stage_breakdown_structure(case, backward_stages, keep_cols):
     assert (result["backward"]["cols"] == 0) == keep_cols
 
 
+def test_stage_breakdown_can_force_the_fold_where_the_phases_would_run():
+    x, w, b, dout = make_arrays(TINY_PHASE, np.float64)
+    kwargs = dict(**TINY_PHASE.conv_kwargs, repeats=2)
+    assert set(stage_breakdown(x, w, b, dout, **kwargs)["backward"]) == {
+        *PHASE_BACKWARD_STAGES,
+        "total",
+    }
+    forced = stage_breakdown(x, w, b, dout, **kwargs, dx_by="fold")
+    assert set(forced["backward"]) == {*BACKWARD_STAGES, "total"}
+    with pytest.raises(ValueError, match=r"dx_by must be one of \('phases', 'fold'\).*'flipped'"):
+        stage_breakdown(x, w, b, dout, **kwargs, dx_by="flipped")
+
+
 def test_stage_breakdown_many_chunks(monkeypatch):
     # with a tiny chunk size every image is its own chunk; the stages still add up
     import conv.functional

@@ -14,6 +14,7 @@ from conv.functional import (
     backward_cols,
     batch_cols,
     dx_path,
+    dx_paths,
     forward_cols,
 )
 
@@ -187,19 +188,26 @@ def test_every_dx_path_matches_loops(x_shape, w_shape, stride, padding, dilation
     kwargs = dict(stride=stride, padding=padding, dilation=dilation)
     out = conv.conv2d_forward(x, w, b, **kwargs)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    stages = set()  # the stages the engine ran: which way it really took
-    backward_chunks(dout, w, stride, padding, dilation, x.shape, x=x, lap=stages.add)
+    refs = conv.naive.conv2d_backward(
+        dout.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kwargs
+    )
+    tol = 1e-4 if dtype == np.float32 else 1e-10
     dx_stages = {
         "fold": {"dcols", "col2im"},
         "flipped": {"dout cols", "dx gemm"},
         "phases": {"dout cols", "dx gemm", "interleave"},
     }
-    assert stages == {"cols", "db", "dw", *dx_stages[path]}
-    refs = conv.naive.conv2d_backward(
-        dout.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kwargs
-    )
+    ways = dx_paths(x_shape, w_shape, stride, padding, dilation)
+    assert ways[0] == path and "fold" in ways and len(set(ways)) == len(ways)
+    for way in (None, *ways):  # the default, then every way forced
+        stages = set()  # the stages the engine ran: which way it really took
+        grads = backward_chunks(
+            dout, w, stride, padding, dilation, x.shape, x=x, lap=stages.add, path=way
+        )
+        assert stages == {"cols", "db", "dw", *dx_stages[way or path]}
+        for got, ref in zip(grads, refs, strict=True):
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
     _, cols = forward_cols(x, w, b, stride, padding, dilation, *out.shape[2:])
-    tol = 1e-4 if dtype == np.float32 else 1e-10
     for grads in (
         conv.conv2d_backward(dout, x, w, **kwargs),  # columns rebuilt from x
         backward_cols(dout, cols, x.shape, w, stride, padding, dilation),  # the layer's path
@@ -207,6 +215,15 @@ def test_every_dx_path_matches_loops(x_shape, w_shape, stride, padding, dilation
         for got, ref in zip(grads, refs, strict=True):
             assert got.dtype == dtype and got.shape == ref.shape
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_a_way_to_dx_that_does_not_apply_is_refused_by_name():
+    x, w = np.ones((1, 2, 7, 7)), np.ones((2, 2, 3, 3))
+    dout = np.ones((1, 2, 3, 3))
+    assert dx_paths(x.shape, w.shape, 2, 0, 1) == ("fold",)  # 3 is not a multiple of 2
+    with pytest.raises(ValueError, match=r"not be computed by 'phases'.*only by \('fold',\)"):
+        backward_chunks(dout, w, 2, 0, 1, x.shape, x=x, path="phases")
+    assert dx_paths((1, 1, 8, 8), (9, 1, 2, 2), 2, 0, 1) == ("fold", "phases")  # K > 2C*S^2
 
 
 @pytest.mark.parametrize(
