@@ -36,7 +36,7 @@ STAGE_COLOURS = {
     "dw": style.OUTPUT,
     "dcols": "#9e86c8",
     "col2im": style.ACCENT,
-    "dout cols": style.ACCENT,
+    "dout cols": style.CURRENT_FILL,  # a copy of windows, as "cols" is
     "dx gemm": "#9e86c8",
     "interleave": style.ACCENT_FILL,
 }
@@ -118,7 +118,7 @@ def plot_stage_breakdown(breakdown, ax=None, title=None):
                     ha="center",
                     va="center",
                     fontsize=8,
-                    color="white" if stage in ("gemm", "dw", "col2im", "dout cols") else style.TEXT,
+                    color="white" if stage in ("gemm", "dw", "col2im") else style.TEXT,
                 )
             left += ms
     ax.set_yticks(range(len(passes)), passes)
