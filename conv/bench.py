@@ -635,7 +635,7 @@ def stage_breakdown(
          "backward": {"cols": s, "db": s, "dw": s, "dcols": s, "col2im": s, "total": s}}
 
     or, when the backward pass gets ``dx`` as the flipped-kernel convolution of ``dout``
-    (:func:`conv.functional.dx_path`: ``K`` at most about ``2C*S^2``, and more), ``"dout cols"``
+    (when :func:`conv.functional.dx_path` says so), ``"dout cols"``
     and ``"dx gemm"`` in place of ``"dcols"`` and ``"col2im"`` (:data:`FLIPPED_BACKWARD_STAGES`),
     and at stride 2 and more also ``"interleave"`` (:data:`PHASE_BACKWARD_STAGES`).
     ``dx_by`` forces one of the ways of :func:`conv.functional.dx_paths` (``"fold"``, say, to

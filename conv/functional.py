@@ -128,8 +128,9 @@ def dx_path(x_shape, w_shape, stride, padding, dilation) -> str:
       multiple of ``S``, dilation 1, and windows that tile the padded input exactly
       (``(H + 2P - KH) % S == 0``, the same for ``W``; so not floor mode's leftover rows).
 
-    Both need ``dout``'s columns to have at most twice as many rows as the fold's ``dcols``:
-    ``K*KH*KW/S^2 <= 2*C*KH*KW``, that is ``K <= 2*C*S^2``. On the machine of
+    Where one of them applies (:func:`dx_paths`), it is taken when ``dout``'s columns have at
+    most twice as many rows as the fold's ``dcols``: ``K*KH*KW/S^2 <= 2*C*KH*KW``, that is
+    ``K <= 2*C*S^2``; otherwise the fold is. On the machine of
     benchmarks/README.md, the ``dx`` part of the backward pass took, fold against the other way,
     in float32: stride 1 (32 images of 16x16, 3x3, padding 1), C=K=64 12.8 ms against 11.0;
     C=64, K=32 9.1 against 6.1; C=32, K=64 7.0 against 6.9; 16 -> 16 channels of 32x32 with
