@@ -152,8 +152,8 @@ def test_backward_matches_loops(case):
 # The backward pass gets dx one of three ways (dx_path): stride 1 with K <= 2C uses the
 # flipped-kernel convolution of dout; stride S > 1 with a kernel that is a multiple of S, windows
 # that tile the padded input and K <= 2C*S^2 the S*S phases of that convolution; anything else
-# W_row.T @ dout and the fold. Each case below is pinned to one path, and all are checked
-# against the loops.
+# W_row.T @ dout and the fold. Each case below is pinned to its default way, and every way that
+# applies to it (dx_paths; the fold always does) is checked against the loops.
 DX_PATH_CASES = [
     # (x shape, w shape, stride, padding, dilation, path)
     ((3, 4, 7, 6), (4, 4, 3, 3), 1, 1, 1, "flipped"),  # K = C, "same" padding

@@ -11,7 +11,7 @@ from strategies import PROPERTY, conv_cases
 
 import conv
 from conv import naive, parallel
-from conv.functional import backward_cols, forward_cols
+from conv.functional import backward_chunks, backward_cols, dx_paths, forward_cols
 
 
 @contextlib.contextmanager
@@ -140,6 +140,44 @@ def test_split_forward_and_backward_match_loops(case):
         (dx, dw, db), conv.naive.conv2d_backward(case.dout, case.x, case.w, **g.conv_kwargs)
     ):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding",
+    [((5, 3, 6, 7), (4, 3, 3, 3), 1, 1), ((5, 3, 8, 6), (6, 3, 4, 4), 2, 1)],
+)
+def test_every_dx_way_split_and_one_image_per_chunk_matches_loops(
+    monkeypatch, x_shape, w_shape, stride, padding
+):
+    # two threads, each working through its images one chunk (here: one image) at a time
+    import conv.functional
+
+    monkeypatch.setattr(conv.functional, "_CHUNK_BYTES", 1)
+    rng = np.random.default_rng(21)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    oh = (x_shape[2] + 2 * padding - w_shape[2]) // stride + 1
+    ow = (x_shape[3] + 2 * padding - w_shape[3]) // stride + 1
+    dout = rng.standard_normal((x_shape[0], w_shape[0], oh, ow))
+    refs = naive.conv2d_backward(dout, x, w, stride=stride, padding=padding)
+    ways = dx_paths(x_shape, w_shape, stride, padding, 1)
+    assert len(ways) == 2  # the fold and one other
+    for way in ways:
+        threads = set()
+        with always_split():
+            grads = backward_chunks(
+                dout,
+                w,
+                stride,
+                padding,
+                1,
+                x.shape,
+                x=x,
+                path=way,
+                lap=lambda stage, seen=threads: seen.add(threading.get_ident()),
+            )
+        assert len(threads) == min(2, parallel.blas_threads())
+        for got, ref in zip(grads, refs, strict=True):
+            np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
