@@ -24,6 +24,7 @@ from conv.bench import (
     make_arrays,
     peak_memory,
     run_case,
+    slow_calls,
     stage_breakdown,
     torch_or_none,
 )
@@ -152,6 +153,8 @@ def main(argv=None):
         table("median ms", ms, MEDIAN_COLUMNS, lambda v: f"{v:.2f}")
         table("ratio", [(n, r["ratios"]) for n, r in rows], RATIO_COLUMNS, lambda v: f"{v:.2f}")
         table("GFLOP/s", [(n, r["gflops"]) for n, r in rows], GFLOPS_COLUMNS, lambda v: f"{v:.1f}")
+        slow = [(n, slow_calls(r["times_s"])) for n, r in rows]
+        table("slow calls", slow, GFLOPS_COLUMNS, lambda v: f"{v}/{repeats}")
         if args.memory:
             mib = [(n, {k: v / 2**20 for k, v in r["peak_bytes"].items()}) for n, r in rows]
             table("peak MiB", mib, MEMORY_COLUMNS, lambda v: f"{v:.1f}")

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -81,6 +81,8 @@ __all__ = [
     "interleaved_times",
     "make_arrays",
     "run_case",
+    "SLOW_FACTOR",
+    "slow_calls",
     "summarize",
     "stage_breakdown",
     "torch_or_none",
@@ -200,6 +202,25 @@ def interleaved_medians(
     """Median seconds per call of each candidate, timed by :func:`interleaved_times`."""
     times = interleaved_times(candidates, repeats, warmup, groups=groups, settle=settle)
     return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+#: :func:`slow_calls` counts a call as slow when it takes more than this many times the same
+#: candidate's fastest call.
+SLOW_FACTOR = 1.25
+
+
+def slow_calls(times: Mapping[str, Sequence[float]]) -> dict[str, int]:
+    """How many calls of each candidate took more than :data:`SLOW_FACTOR` x its fastest call.
+
+    ``times`` is :func:`interleaved_times`' result. On the 2-core VM of benchmarks/README.md
+    the calls of one candidate often fall into a fast group and a slow one (a core that has
+    been idle runs the next milliseconds of work slowly); a median then lands in either
+    group, and this count says how many calls were slow.
+    """
+    for name, ts in times.items():
+        if len(ts) == 0:
+            raise ValueError(f"candidate {name!r} has no timed calls")
+    return {name: sum(t > SLOW_FACTOR * min(ts) for t in ts) for name, ts in times.items()}
 
 
 # --- problem shapes ------------------------------------------------------------------------
@@ -486,16 +507,21 @@ def run_case(
     The torch candidates form their own group, so with torch the loop waits ``settle``
     seconds when it switches between numpy and torch (see :func:`interleaved_times`).
     Returns ``{"case": case._asdict(), "dtype": name, "flops": int, "median_s": {...},
-    "ratios": {...}, "gflops": {...}}`` (seconds; see :func:`summarize`).
+    "times_s": {...}, "ratios": {...}, "gflops": {...}}`` (seconds; see :func:`summarize`).
+    ``times_s`` keeps every timed call, in round order, for each candidate: on a noisy machine
+    the calls of one candidate can fall into a fast and a slow group (benchmarks/README.md),
+    which a median alone does not show.
     """
     fns = candidates(case, dtype, torch, seed)
     groups = {name: "torch" if name.startswith("torch") else "numpy" for name in fns}
-    medians = interleaved_medians(fns, repeats, warmup, groups=groups, settle=settle)
+    times = interleaved_times(fns, repeats, warmup, groups=groups, settle=settle)
+    medians = {name: float(np.median(ts)) for name, ts in times.items()}
     return {
         "case": case._asdict(),
         "dtype": np.dtype(dtype).name,
         "flops": conv_flops(case),
         "median_s": medians,
+        "times_s": times,
         **summarize(case, medians),
     }
 

@@ -82,6 +82,19 @@ def test_interleaved_medians_returns_one_positive_float_per_candidate():
     assert all(isinstance(v, float) and v >= 0 for v in medians.values())
 
 
+def test_slow_calls_counts_calls_beyond_the_factor_of_each_candidates_fastest():
+    fast = 0.010
+    times = {
+        "steady": [fast, 1.2 * fast, 1.1 * fast],  # within 1.25x of its fastest: none slow
+        "two groups": [fast, 1.3 * fast, 1.9 * fast, fast],  # two beyond 1.25x
+        "one call": [0.5],
+    }
+    assert bench.slow_calls(times) == {"steady": 0, "two groups": 2, "one call": 0}
+    assert bench.SLOW_FACTOR == 1.25  # the factor the README's "slow calls" table describes
+    with pytest.raises(ValueError, match="'empty' has no timed calls"):
+        bench.slow_calls({"empty": []})
+
+
 @pytest.mark.parametrize(
     ("candidates_", "repeats", "warmup", "error"),
     [
@@ -139,6 +152,10 @@ def test_run_case_structure():
         "teach_fwd", "teach_bwd", "teach_fwd_bwd", "gemm"
     }  # fmt: skip
     assert all(v > 0 for v in result["median_s"].values())
+    assert set(result["times_s"]) == set(result["median_s"])  # every call kept, per candidate
+    for name, times in result["times_s"].items():
+        assert len(times) == 2 and all(t > 0 for t in times)
+        assert result["median_s"][name] == pytest.approx(float(np.median(times)))
     assert set(result["ratios"]) == {
         "fwd/gemm",
         "bwd/gemm",
