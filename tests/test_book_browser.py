@@ -70,7 +70,7 @@ def test_book_was_built():
 @pytest.fixture(scope="session")
 def server():
     handler = functools.partial(QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = BookServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -82,8 +82,22 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class BookServer(http.server.ThreadingHTTPServer):
+    """One thread per request, and room in the listen backlog for a page's burst of
+    connections (Chromium opens up to 6 at once; socketserver's default backlog is 5, and a
+    connection the kernel drops while the backlog is full is retried after 1, 3, 7, ... s)."""
+
+    request_queue_size = 64
+
+
 class Visit:
-    """A page opened with every off-site request recorded and aborted, and console errors kept."""
+    """A page opened with every off-site request recorded and aborted, and console errors kept.
+
+    It waits for the ``load`` event only (every resource in the page's HTML loaded); what comes
+    later, MathJax's typesetting and the explorers, the tests wait for explicitly. Waiting for
+    "network idle" as well (no request for 0.5 s) once timed out after 30 s on chapter 10 on a
+    busy machine, and Playwright's own documentation advises against it in tests.
+    """
 
     def __init__(self, browser, url, width=1280, height=900):
         self.context = browser.new_context(viewport={"width": width, "height": height})
@@ -93,7 +107,6 @@ class Visit:
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         self.page.route("**/*", self._route)
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
 
     def _console(self, msg):
         if msg.type == "error":
