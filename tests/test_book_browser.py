@@ -109,8 +109,8 @@ class Visit:
         self.page.goto(url, wait_until="load")
 
     def _console(self, msg):
-        if msg.type == "error":
-            self.errors.append(msg.text)
+        if msg.type == "error":  # with the URL: for "Failed to load resource" it is the resource's
+            self.errors.append(f"{msg.text} [{msg.location.get('url', '')}]")
 
     def _route(self, route):  # exactly one parameter: see TOOLCHAIN_NOTES
         host = urlparse(route.request.url).hostname
